@@ -1,0 +1,31 @@
+"""Settings: the schema, loading from TOML and ``ACADEMAIL_*`` variables, validation."""
+
+from academail.config.example import render_example
+from academail.config.load import env_name, load_settings, validate
+from academail.config.schema import (
+    AcademieSettings,
+    Argon2Profile,
+    Departement,
+    IdentitySettings,
+    ImportSettings,
+    LettersSettings,
+    LoggingSettings,
+    Settings,
+    StoreSettings,
+)
+
+__all__ = [
+    "AcademieSettings",
+    "Argon2Profile",
+    "Departement",
+    "IdentitySettings",
+    "ImportSettings",
+    "LettersSettings",
+    "LoggingSettings",
+    "Settings",
+    "StoreSettings",
+    "env_name",
+    "load_settings",
+    "render_example",
+    "validate",
+]

@@ -1,0 +1,218 @@
+"""The settings schema: every setting with its type, default, help and variable.
+
+One typed, frozen object (:class:`Settings`) is built once at start-up and passed
+down; nothing reads the environment anywhere else. Each field carries its help
+text in ``metadata["help"]`` so that the example configuration file
+(``docs/academail.example.toml``) is generated from this schema and cannot drift
+(a test compares them).
+
+Defaults are those of the Académie d'Amiens, from the source documents in
+``shared/seeds`` (domain, rectorat, DSDEN, support contacts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "AcademieSettings",
+    "Argon2Profile",
+    "Departement",
+    "IdentitySettings",
+    "ImportSettings",
+    "LettersSettings",
+    "LoggingSettings",
+    "Settings",
+    "StoreSettings",
+    "help_of",
+]
+
+
+def _setting(default: Any, help: str) -> Any:  # noqa: A002 - "help" reads best here
+    if isinstance(default, list | dict):
+        value = default
+        return field(default_factory=lambda: type(value)(value), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+def help_of(section: type, name: str) -> str:
+    """The help text of one field of a settings section."""
+    for f in dataclasses.fields(section):
+        if f.name == name:
+            return str(f.metadata.get("help", ""))
+    raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Departement:
+    """A département of the académie and its DSDEN (services départementaux)."""
+
+    code: str
+    name: str
+    dsden: str
+    phone: str
+    email: str
+
+
+_AMIENS_DEPARTEMENTS = [
+    {
+        "code": "02",
+        "name": "Aisne",
+        "dsden": "DSDEN de l'Aisne",
+        "phone": "03 23 26 22 00",
+        "email": "ce.dsden02@ac-amiens.fr",
+    },
+    {
+        "code": "60",
+        "name": "Oise",
+        "dsden": "DSDEN de l'Oise",
+        "phone": "03 44 06 45 00",
+        "email": "ce.dsden60@ac-amiens.fr",
+    },
+    {
+        "code": "80",
+        "name": "Somme",
+        "dsden": "DSDEN de la Somme",
+        "phone": "03 22 82 38 23",
+        "email": "ce.dsden80@ac-amiens.fr",
+    },
+]
+
+
+@dataclass(frozen=True)
+class AcademieSettings:
+    name: str = _setting("Académie d'Amiens", "Name printed on letters and pages.")
+    code: str = _setting("20", "Académie code, the first two characters of its NUMENs.")
+    domain: str = _setting("ac-amiens.fr", "Mail domain of the agents' addresses.")
+    extra_domains: list[str] = _setting(
+        [], "Other domains accepted for local delivery (aliases, test domains)."
+    )
+    rectorat: list[str] = _setting(
+        [
+            "Rectorat de l'académie d'Amiens",
+            "Division des systèmes d'information",
+            "20, boulevard d'Alsace-Lorraine",
+            "80000 Amiens",
+        ],
+        "Sender block of the credential letters (one line per entry).",
+    )
+    city: str = _setting("Amiens", "City written before the date on letters.")
+    portal_url: str = _setting(
+        "https://moncompte.ac-amiens.fr", "Public address of the portal (letters, QR codes)."
+    )
+    support_phone: str = _setting("03 22 82 37 40", "Phone of the académie's assistance.")
+    support_email: str = _setting("assistance@ac-amiens.fr", "Mail of the académie's assistance.")
+    hacked_account_phone: str = _setting(
+        "03 22 82 38 90", "Phone to call at once when an account is compromised."
+    )
+    departements: list[dict[str, str]] = _setting(
+        _AMIENS_DEPARTEMENTS,
+        "Départements with their DSDEN: code, name, dsden, phone, email.",
+    )
+
+    def departement_list(self) -> list[Departement]:
+        return [Departement(**d) for d in self.departements]
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    url: str = _setting(
+        "",
+        "Database URL. Empty: SQLite file academail.sqlite3 in the data directory. "
+        "PostgreSQL: postgresql://user@host:5432/dbname.",
+    )
+    pool_size: int = _setting(10, "PostgreSQL connections per process.")
+
+
+@dataclass(frozen=True)
+class Argon2Profile:
+    time_cost: int = _setting(2, "argon2id iterations.")
+    memory_kib: int = _setting(19456, "argon2id memory in KiB (19 MiB: OWASP profile).")
+    parallelism: int = _setting(1, "argon2id lanes.")
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    login_max_length: int = _setting(20, "Longest login (first letter + last name + digit).")
+    homonym_first_suffix: int = _setting(
+        1, "First digit given to a homonym (prenom.nom1). Some académies start at 2."
+    )
+    identifier_reuse_after_days: int = _setting(
+        0,
+        "Days after which an identifier of a deleted account may go to someone else. "
+        "0: never (an identifier once given is never given to another person).",
+    )
+    deletion_grace_days: int = _setting(
+        90, "Days a disabled (departed) account is kept before it is deleted."
+    )
+    activation_deadline_days: int = _setting(
+        30, "Days a temporary password from a letter stays valid."
+    )
+    temporary_password_length: int = _setting(
+        16, "Characters of a temporary password (readable alphabet, ~5 bits each)."
+    )
+    lockout_minutes: int = _setting(30, "Duration of a lock.")
+    password: Argon2Profile = field(
+        default_factory=Argon2Profile,
+        metadata={"help": "argon2id cost for chosen passwords (~28 ms here by default)."},
+    )
+    temporary_password: Argon2Profile = field(
+        default_factory=lambda: Argon2Profile(time_cost=1, memory_kib=1024, parallelism=1),
+        metadata={
+            "help": "argon2id cost for temporary passwords. They are random (80 bits), "
+            "so the cost protects nothing more; cheap keeps letters fast."
+        },
+    )
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    dialect: str = _setting("academail_csv", "HR export format (plugin name).")
+    apply_valid_rows: bool = _setting(
+        False,
+        "false: a file with any malformed line changes nothing. "
+        "true: the valid rows are applied and the malformed ones reported.",
+    )
+
+
+@dataclass(frozen=True)
+class LettersSettings:
+    font: str = _setting(
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "TrueType font embedded in letters; must have every French glyph.",
+    )
+    font_bold: str = _setting(
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", "Bold variant."
+    )
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR.")
+    json: bool = _setting(False, "One JSON object per line (for a log collector).")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = _setting(
+        Path("academail-data"), "Data directory: SQLite file, keys, blobs, certificates."
+    )
+    academie: AcademieSettings = field(default_factory=AcademieSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    hr_import: ImportSettings = field(default_factory=ImportSettings)
+    letters: LettersSettings = field(default_factory=LettersSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+
+    @property
+    def database_url(self) -> str:
+        if self.store.url:
+            return self.store.url
+        return f"sqlite:///{(self.data_dir / 'academail.sqlite3').resolve()}"
+
+    @property
+    def all_domains(self) -> list[str]:
+        return [self.academie.domain, *self.academie.extra_domains]

@@ -1,0 +1,154 @@
+"""Opening the database and running units of work, one hop each.
+
+Shape (decided with ``bench/store_shape.py``, recorded in
+``docs/adr/0001-store-shape.md``): a repository operation is a plain synchronous
+function of a SQLAlchemy Core :class:`~sqlalchemy.Connection`; :meth:`Store.run`
+runs one such function as one transaction.
+
+* **SQLite**: the function runs on one dedicated thread with a synchronous
+  connection: one thread hop per business operation instead of one (or three) per
+  statement, and a single writer, which is what SQLite wants anyway. The file is in
+  WAL mode with ``synchronous=FULL`` (in WAL, NORMAL may lose the last committed
+  transactions on power loss) and transactions start with ``BEGIN IMMEDIATE`` so a
+  second process (the CLI beside a running server) waits instead of failing on a
+  lock upgrade.
+* **PostgreSQL**: the same function runs through SQLAlchemy's asyncio bridge
+  (``run_sync`` over asyncpg): each statement is a network round trip, so the
+  functions stay set-based.
+
+The event loop never blocks on the database: SQLite work is on its thread, asyncpg
+is asynchronous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+__all__ = ["Connection", "Store", "normalise_url", "open_store"]
+
+T = TypeVar("T")
+Connection = sa.Connection
+
+
+class Store(Protocol):
+    """Where every unit of work runs; the only door to the database."""
+
+    dialect: str
+
+    async def run(self, work: Callable[[sa.Connection], T]) -> T:
+        """Runs ``work`` in one transaction; commits if it returns, rolls back if it raises."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def normalise_url(url: str) -> str:
+    """Accepts ``postgresql://`` and ``postgres://`` and picks the asyncpg driver."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+class SqliteStore:
+    """SQLite through one dedicated thread running synchronous Core."""
+
+    dialect = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        self._engine = sa.create_engine(url, pool_size=1, max_overflow=0)
+        event.listen(self._engine, "connect", _sqlite_on_connect)
+        event.listen(self._engine, "begin", _sqlite_on_begin)
+        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sqlite")
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
+
+    async def run(self, work: Callable[[sa.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._run_sync, work)
+
+    def _run_sync(self, work: Callable[[sa.Connection], T]) -> T:
+        with self._engine.begin() as conn:
+            return work(conn)
+
+    async def run_raw(self, work: Callable[[sa.Connection], T]) -> T:
+        """Runs ``work`` on a connection with no transaction begun (migrations)."""
+        loop = asyncio.get_running_loop()
+
+        def call() -> T:
+            with self._engine.connect() as conn:
+                return work(conn)
+
+        return await loop.run_in_executor(self._thread, call)
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._thread, self._engine.dispose)
+        self._thread.shutdown(wait=True)
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own implicit
+    # transactions would begin too late and never IMMEDIATE).
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class PostgresStore:
+    """PostgreSQL through asyncpg; units of work run with ``run_sync``."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self._engine: AsyncEngine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    async def run(self, work: Callable[[sa.Connection], T]) -> T:
+        async with self._engine.begin() as conn:
+            return await conn.run_sync(work)
+
+    async def run_raw(self, work: Callable[[sa.Connection], T]) -> T:
+        async with self._engine.connect() as conn:
+            result = await conn.run_sync(work)
+            await conn.commit()
+            return result
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+
+def open_store(url: str, *, pool_size: int = 10) -> SqliteStore | PostgresStore:
+    """Opens the store named by ``url`` (``sqlite:///path`` or ``postgresql://…``)."""
+    url = normalise_url(url)
+    if url.startswith("sqlite:"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteStore(url)
+    if url.startswith("postgresql+asyncpg://"):
+        return PostgresStore(url, pool_size=pool_size)
+    raise ValueError("unsupported database URL (sqlite:/// or postgresql://)")
