@@ -47,12 +47,14 @@ def load_settings(
             raise InvalidInput(f"fichier de configuration introuvable : {config_file}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise InvalidInput(f"{config_file} : TOML invalide ({exc})") from exc
-    settings = _build(Settings, data, (), environ)
+    settings: Settings = _build(Settings, data, (), environ)
     validate(settings)
     return settings
 
 
-def _build(cls: type, data: Mapping[str, Any], path: tuple[str, ...], env: Mapping[str, str]) -> Any:
+def _build(
+    cls: type, data: Mapping[str, Any], path: tuple[str, ...], env: Mapping[str, str]
+) -> Any:
     if not isinstance(data, Mapping):
         raise InvalidInput(f"« {'.'.join(path)} » doit être une table")
     hints = typing.get_type_hints(cls)

@@ -31,10 +31,14 @@ def normalise_uai(raw: str) -> str:
     value = raw.strip().replace(" ", "").upper()
     match = _UAI.match(value)
     if match is None:
-        raise InvalidInput(f"code UAI mal formé : « {raw.strip()[:20]} » (7 chiffres et une lettre)")
+        raise InvalidInput(
+            f"code UAI mal formé : « {raw.strip()[:20]} » (7 chiffres et une lettre)"
+        )
     digits, letter = match.groups()
     if uai_check_letter(digits) != letter:
-        raise InvalidInput(f"code UAI invalide : « {value} » (la lettre de contrôle ne correspond pas)")
+        raise InvalidInput(
+            f"code UAI invalide : « {value} » (la lettre de contrôle ne correspond pas)"
+        )
     return value
 
 

@@ -33,5 +33,6 @@ class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
             return None
         if isinstance(value, str):  # pragma: no cover - only raw SQLite text
             value = dt.datetime.fromisoformat(value)
-        assert isinstance(value, dt.datetime)
+        if not isinstance(value, dt.datetime):
+            raise TypeError("the database returned a non-datetime value")
         return value.replace(tzinfo=dt.UTC)

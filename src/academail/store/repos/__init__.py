@@ -1,0 +1,8 @@
+"""Repositories: one module per aggregate, synchronous Core functions of a connection.
+
+They run inside :meth:`academail.store.Store.run`, one unit of work per call.
+"""
+
+from academail.store.repos import audit, directory
+
+__all__ = ["audit", "directory"]

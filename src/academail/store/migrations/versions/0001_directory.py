@@ -16,7 +16,6 @@ from alembic import op
 
 import academail.store.types
 
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None

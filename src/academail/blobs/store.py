@@ -1,0 +1,95 @@
+"""Content-addressed storage for message bodies and generated files.
+
+A blob's key is the SHA-256 of its bytes, so a copy of a message to another
+mailbox or account shares the bytes. :class:`BlobStore` is the interface (an
+object store can implement it later); :class:`FileBlobStore` keeps blobs as files
+under the data directory. A write is durable before ``put`` returns: the bytes go
+to a temporary file in the final directory, which is fsync'd, renamed into place,
+and the directory is fsync'd too (a rename is not durable until its directory is).
+All file work runs off the event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+from typing import Protocol
+
+from academail.core.errors import NotFound
+from academail.core.offload import off_loop
+
+__all__ = ["BlobStore", "FileBlobStore", "blob_key"]
+
+
+def blob_key(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class BlobStore(Protocol):
+    """Immutable, content-addressed blobs. Reference counting is the caller's (store/)."""
+
+    async def put(self, data: bytes) -> str:
+        """Stores ``data`` durably; returns its key. Idempotent."""
+        ...
+
+    async def get(self, key: str) -> bytes:
+        """Raises NotFound for an unknown key."""
+        ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    async def delete(self, key: str) -> None:
+        """Removes a blob; deleting an absent blob is not an error."""
+        ...
+
+
+class FileBlobStore:
+    """Blobs as files ``<root>/ab/cd/<sha256>``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+            raise NotFound("clé de blob invalide")
+        return self.root / key[:2] / key[2:4] / key
+
+    async def put(self, data: bytes) -> str:
+        key = blob_key(data)
+        await off_loop(self._write, self._path(key), data)
+        return key
+
+    async def get(self, key: str) -> bytes:
+        try:
+            return await off_loop(self._path(key).read_bytes)
+        except FileNotFoundError as exc:
+            raise NotFound("blob introuvable") from exc
+
+    async def exists(self, key: str) -> bool:
+        return await off_loop(self._path(key).exists)
+
+    async def delete(self, key: str) -> None:
+        await off_loop(self._path(key).unlink, missing_ok=True)
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

@@ -1,0 +1,124 @@
+"""Account states and the only table of allowed transitions.
+
+Every state change of an account goes through :func:`transition`; a change that
+is not in :data:`TRANSITIONS` is refused with :class:`IllegalTransition` and a
+French message, whatever the entry point (HR import, support, CLI, lockout).
+
+Two states are *interruptions* rather than steps: ``locked`` (temporary, after
+failed sign-ins or by support) and ``suspended`` (by support, e.g. "it wasn't
+me"). Entering one remembers where the account was (``resume_state``), and
+leaving it returns there, so unlocking an account that had not been activated yet
+does not activate it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from academail.core.errors import IllegalTransition
+
+__all__ = ["TRANSITIONS", "AccountState", "Event", "Outcome", "transition"]
+
+
+class AccountState(enum.Enum):
+    PROVISIONED = "provisioned"
+    LETTER_ISSUED = "letter_issued"
+    ACTIVE = "active"
+    LOCKED = "locked"
+    SUSPENDED = "suspended"
+    DISABLED = "disabled"
+    DELETED = "deleted"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    AccountState.PROVISIONED: "créé (courrier à éditer)",
+    AccountState.LETTER_ISSUED: "courrier édité (en attente d'activation)",
+    AccountState.ACTIVE: "actif",
+    AccountState.LOCKED: "verrouillé (temporairement)",
+    AccountState.SUSPENDED: "suspendu par le support",
+    AccountState.DISABLED: "désactivé (agent parti)",
+    AccountState.DELETED: "supprimé",
+}
+
+
+class Event(enum.Enum):
+    ISSUE_LETTER = "issue_letter"
+    ACTIVATE = "activate"
+    LOCK = "lock"
+    UNLOCK = "unlock"
+    SUSPEND = "suspend"
+    REINSTATE = "reinstate"
+    DISABLE = "disable"
+    ENABLE = "enable"
+    DELETE = "delete"
+
+    @property
+    def label(self) -> str:
+        return _EVENT_LABELS[self]
+
+
+_EVENT_LABELS = {
+    Event.ISSUE_LETTER: "éditer un courrier d'identifiants",
+    Event.ACTIVATE: "activer",
+    Event.LOCK: "verrouiller",
+    Event.UNLOCK: "déverrouiller",
+    Event.SUSPEND: "suspendre",
+    Event.REINSTATE: "rétablir",
+    Event.DISABLE: "désactiver",
+    Event.ENABLE: "réactiver",
+    Event.DELETE: "supprimer",
+}
+
+_RESUME = None  # marker: go back to the remembered state
+S = AccountState
+_WORKING = (S.PROVISIONED, S.LETTER_ISSUED, S.ACTIVE)
+
+TRANSITIONS: dict[tuple[AccountState, Event], AccountState | None] = {
+    (S.PROVISIONED, Event.ISSUE_LETTER): S.LETTER_ISSUED,
+    (S.LETTER_ISSUED, Event.ISSUE_LETTER): S.LETTER_ISSUED,
+    (S.ACTIVE, Event.ISSUE_LETTER): S.LETTER_ISSUED,
+    (S.LETTER_ISSUED, Event.ACTIVATE): S.ACTIVE,
+    **{(state, Event.LOCK): S.LOCKED for state in (S.LETTER_ISSUED, S.ACTIVE)},
+    (S.LOCKED, Event.UNLOCK): _RESUME,
+    **{(state, Event.SUSPEND): S.SUSPENDED for state in (*_WORKING, S.LOCKED)},
+    (S.SUSPENDED, Event.REINSTATE): _RESUME,
+    **{(state, Event.DISABLE): S.DISABLED for state in (*_WORKING, S.LOCKED, S.SUSPENDED)},
+    (S.DISABLED, Event.ENABLE): _RESUME,
+    (S.DISABLED, Event.DELETE): S.DELETED,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The state after a transition and the state an interruption will return to."""
+
+    state: AccountState
+    resume_state: AccountState | None
+
+
+def transition(
+    state: AccountState, event: Event, resume_state: AccountState | None = None
+) -> Outcome:
+    """Applies ``event`` to an account in ``state``; raises IllegalTransition if not allowed."""
+    key = (state, event)
+    if key not in TRANSITIONS:
+        raise IllegalTransition(
+            f"impossible de {event.label} un compte dans l'état « {state.label} »"
+        )
+    target = TRANSITIONS[key]
+    if target is _RESUME:
+        back = resume_state or S.PROVISIONED
+        # Re-enabling a departed agent whose account was interrupted returns to the
+        # step before the interruption: a stale lock must not survive a departure.
+        if back in (S.LOCKED, S.SUSPENDED):
+            back = S.ACTIVE
+        return Outcome(back, None)
+    if target in (S.LOCKED, S.SUSPENDED, S.DISABLED):
+        remembered = resume_state if state in (S.LOCKED, S.SUSPENDED) else state
+        return Outcome(target, remembered)
+    return Outcome(target, None)
