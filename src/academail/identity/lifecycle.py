@@ -56,6 +56,7 @@ class Event(enum.Enum):
     DISABLE = "disable"
     ENABLE = "enable"
     DELETE = "delete"
+    RECREATE = "recreate"
 
     @property
     def label(self) -> str:
@@ -72,6 +73,7 @@ _EVENT_LABELS = {
     Event.DISABLE: "désactiver",
     Event.ENABLE: "réactiver",
     Event.DELETE: "supprimer",
+    Event.RECREATE: "recréer",
 }
 
 _RESUME = None  # marker: go back to the remembered state
@@ -90,6 +92,8 @@ TRANSITIONS: dict[tuple[AccountState, Event], AccountState | None] = {
     **{(state, Event.DISABLE): S.DISABLED for state in (*_WORKING, S.LOCKED, S.SUSPENDED)},
     (S.DISABLED, Event.ENABLE): _RESUME,
     (S.DISABLED, Event.DELETE): S.DELETED,
+    # An agent who comes back after the deletion gets a new account (new letter).
+    (S.DELETED, Event.RECREATE): S.PROVISIONED,
 }
 
 

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from academail.core.errors import InvalidInput
 
-__all__ = ["NUMEN_LENGTH", "lookup_key", "mask", "normalise_numen", "seal", "unseal"]
+__all__ = ["NUMEN_LENGTH", "lookup_key", "mask", "normalise_numen", "numen_key", "seal", "unseal"]
 
 NUMEN_LENGTH = 13
 _SHAPE = re.compile(r"^\d{2}[A-Z]\d{2}[A-Z0-9]{8}$")
@@ -50,12 +50,24 @@ def normalise_numen(raw: str) -> str:
     return value
 
 
-def lookup_key(numen: str, birth_date: dt.date, key: bytes) -> str:
-    """The keyed HMAC that stands for (NUMEN, date of birth) everywhere else."""
+def _hmac(key: bytes, message: str) -> str:
     if len(key) < 32:
         raise ValueError("the NUMEN HMAC key must be at least 32 bytes")
-    message = f"{normalise_numen(numen)}|{birth_date.isoformat()}".encode("ascii")
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.new(key, message.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def numen_key(numen: str, key: bytes) -> str:
+    """The keyed HMAC of the NUMEN alone: how an HR row finds its agent again.
+
+    Separate from :func:`lookup_key` so that a corrected date of birth in the HR
+    export updates the agent instead of creating a second one.
+    """
+    return _hmac(key, f"numen|{normalise_numen(numen)}")
+
+
+def lookup_key(numen: str, birth_date: dt.date, key: bytes) -> str:
+    """The keyed HMAC of (NUMEN, date of birth): the self-service lookup."""
+    return _hmac(key, f"identity|{normalise_numen(numen)}|{birth_date.isoformat()}")
 
 
 def seal(numen: str, row_id: str, key: bytes) -> bytes:

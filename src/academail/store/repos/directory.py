@@ -32,6 +32,10 @@ __all__ = [
     "find_account",
     "insert_rows",
     "list_accounts",
+    "load_hr_fields",
+    "release_identifiers",
+    "wipe_agents",
+    "delete_aliases",
     "load_snapshot",
     "record_import",
     "select_for_letters",
@@ -310,3 +314,39 @@ def select_for_letters(
     if logins is not None:
         query = query.where(accounts.c.login.in_(list(logins)))
     return _records(conn, query)
+
+
+def load_hr_fields(conn: sa.Connection, columns: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The HR columns of every agent, by agent id (to name what an import changed)."""
+    query = sa.select(agents.c.id, *[agents.c[c] for c in columns])
+    return {r.id: {c: r._mapping[c] for c in columns} for r in conn.execute(query)}
+
+
+def wipe_agents(conn: sa.Connection, agent_ids: Sequence[str], now: dt.datetime) -> None:
+    """Erases the personal data of deleted agents; the NUMEN HMAC stays for re-hiring."""
+    for start in range(0, len(agent_ids), 500):
+        chunk = list(agent_ids[start : start + 500])
+        conn.execute(
+            agents.update()
+            .where(agents.c.id.in_(chunk))
+            .values(
+                numen_sealed=None,
+                birth_date=None,
+                address_lines="",
+                postal_code="",
+                city="",
+                personal_email=None,
+                mobile=None,
+                hr_fingerprint="",
+                updated_at=now,
+            )
+        )
+
+
+def release_identifiers(conn: sa.Connection, values: Sequence[str], now: dt.datetime) -> None:
+    """Marks identifiers of deleted accounts released (the start of any quarantine)."""
+    for start in range(0, len(values), 500):
+        chunk = list(values[start : start + 500])
+        conn.execute(
+            identifiers.update().where(identifiers.c.identifier.in_(chunk)).values(released_at=now)
+        )

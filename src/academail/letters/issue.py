@@ -1,0 +1,206 @@
+"""Issuing credential letters: new temporary passwords, state change, PDF.
+
+Order matters for the agents: the letters are rendered *before* the new password
+hashes are committed, and the PDF is handed back only after the commit. If
+rendering fails nothing changed; if the commit fails the PDF is never written, so
+no letter ever carries a password that does not work. Re-issuing replaces the
+stored hash, which invalidates the previous letter's password at once (and, for
+an active account, the password the agent had chosen: that is support's "reset to
+a new temporary password").
+
+The clear NUMEN is read only here, through :func:`academail.identity.numen.unseal`,
+because the letter is the one document that prints it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from academail.config import Settings
+from academail.core.clock import Clock
+from academail.core.errors import InvalidInput, NotFound
+from academail.core.keys import Keys
+from academail.core.offload import off_loop
+from academail.identity import AccountState, Event, numen, passwords, transition
+from academail.letters.render import (
+    LetterContent,
+    LetterLayout,
+    find_font,
+    render_letters,
+    sort_for_posting,
+)
+from academail.store import AccountRecord, AuditEntry, Connection, Store
+from academail.store import audit as audit_repo
+from academail.store import directory as repo
+
+__all__ = ["IssuedLetters", "LetterSelection", "LetterService"]
+
+
+@dataclass(frozen=True)
+class LetterSelection:
+    """Which accounts get a letter: by département, establishment, new ones, or logins."""
+
+    departement: str | None = None
+    uai: str | None = None
+    only_new: bool = False
+    logins: tuple[str, ...] | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.departement:
+            parts.append(f"département {self.departement}")
+        if self.uai:
+            parts.append(f"établissement {self.uai}")
+        if self.only_new:
+            parts.append("nouveaux comptes")
+        if self.logins:
+            parts.append(", ".join(self.logins[:5]) + ("…" if len(self.logins) > 5 else ""))
+        return " ; ".join(parts) or "tous"
+
+
+@dataclass(frozen=True)
+class IssuedLetters:
+    pdf: bytes
+    count: int
+    logins: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Fresh:
+    record: AccountRecord
+    password: str
+    hashed: str
+
+
+class LetterService:
+    def __init__(self, store: Store, clock: Clock, keys: Keys, settings: Settings) -> None:
+        self._store = store
+        self._clock = clock
+        self._keys = keys
+        self._settings = settings
+
+    async def issue(self, selection: LetterSelection, actor: str) -> IssuedLetters:
+        if not (selection.departement or selection.uai or selection.only_new or selection.logins):
+            raise InvalidInput(
+                "précisez une sélection : --departement, --establishment, --new ou un identifiant"
+            )
+        records = await self._store.run(
+            lambda conn: repo.select_for_letters(
+                conn,
+                departement=selection.departement,
+                uai=selection.uai,
+                only_new=selection.only_new,
+                logins=selection.logins,
+            )
+        )
+        if selection.logins:
+            found = {r.login for r in records}
+            missing = [login for login in selection.logins if login not in found]
+            if missing:
+                raise NotFound(f"aucun compte à qui éditer un courrier : {', '.join(missing)}")
+        if not records:
+            return IssuedLetters(b"", 0, ())
+        fresh = await self._fresh_passwords(records)
+        now = self._clock.now()
+        deadline = now + dt.timedelta(days=self._settings.identity.activation_deadline_days)
+        contents = [self._content(item, deadline.date()) for item in fresh]
+        pdf = await off_loop(render_letters, sort_for_posting(contents), self._layout(now.date()))
+        await self._store.run(lambda conn: self._commit(conn, fresh, now, deadline, actor))
+        return IssuedLetters(pdf, len(fresh), tuple(sorted(f.record.login for f in fresh)))
+
+    async def _fresh_passwords(self, records: list[AccountRecord]) -> list[_Fresh]:
+        profile = self._settings.identity.temporary_password
+        cost = passwords.HashCost(profile.time_cost, profile.memory_kib, profile.parallelism)
+        length = self._settings.identity.temporary_password_length
+
+        def batch(chunk: list[AccountRecord]) -> list[_Fresh]:
+            out = []
+            hasher = passwords.hasher(cost)
+            for record in chunk:
+                clear = passwords.generate_temporary_password(length)
+                out.append(_Fresh(record, clear, hasher.hash(clear)))
+            return out
+
+        # argon2 releases the GIL: two threads use both cores of a small node.
+        half = (len(records) + 1) // 2
+        parts = await asyncio.gather(off_loop(batch, records[:half]), off_loop(batch, records[half:]))
+        return [item for part in parts for item in part]
+
+    def _content(self, item: _Fresh, deadline: dt.date) -> LetterContent:
+        record = item.record
+        if record.numen_sealed is None:
+            raise InvalidInput(f"{record.login} : NUMEN absent (compte supprimé ?)")
+        clear_numen = numen.unseal(record.numen_sealed, record.agent_id, self._keys.numen_seal)
+        portal = self._settings.academie.portal_url.rstrip("/")
+        return LetterContent(
+            civility=record.civility,
+            first_name=record.first_name,
+            usage_name=record.usage_name,
+            address_lines=tuple(line for line in record.address_lines.split("\n") if line),
+            postal_code=record.postal_code,
+            city=record.city,
+            login=record.login,
+            address=record.address,
+            temporary_password=item.password,
+            numen=clear_numen,
+            activation_url=f"{portal}/activation?login={record.login}",
+            activation_deadline=deadline,
+            departement_code=record.departement_code,
+            establishment_uai=record.uai or "",
+            establishment_name=record.establishment_name,
+        )
+
+    def _layout(self, today: dt.date) -> LetterLayout:
+        academie = self._settings.academie
+        support = [f"Assistance académique : {academie.support_phone} – {academie.support_email}"]
+        support += [f"{d.dsden} : {d.phone} – {d.email}" for d in academie.departement_list()]
+        support.append(f"Compte piraté : appelez sans attendre le {academie.hacked_account_phone}")
+        letters = self._settings.letters
+        return LetterLayout(
+            academie_name=academie.name,
+            sender_lines=tuple(academie.rectorat),
+            sender_city=academie.city,
+            portal_url=academie.portal_url,
+            support_lines=tuple(support),
+            font_path=find_font([letters.font]),
+            font_bold_path=find_font([letters.font_bold]),
+            issued_on=today,
+        )
+
+    def _commit(
+        self, conn: Connection, fresh: list[_Fresh], now: dt.datetime, deadline: dt.datetime, actor: str
+    ) -> None:
+        rows: list[dict[str, Any]] = []
+        audit: list[AuditEntry] = []
+        current = {r.account_id: r for r in repo.select_for_letters(
+            conn, departement=None, uai=None, only_new=False,
+            logins=[f.record.login for f in fresh],
+        )}
+        for item in fresh:
+            record = current.get(item.record.account_id)
+            if record is None or record.state != item.record.state:
+                raise InvalidInput(
+                    f"{item.record.login} : l'état du compte a changé pendant l'édition ; relancez"
+                )
+            outcome = transition(AccountState(record.state), Event.ISSUE_LETTER)
+            rows.append(
+                {
+                    "id": record.account_id,
+                    "state": outcome.state.value,
+                    "resume_state": None,
+                    "state_changed_at": now,
+                    "temp_password_hash": item.hashed,
+                    "temp_password_expires_at": deadline,
+                    "password_hash": None,
+                    "letter_issued_at": now,
+                    "letter_count": record.letter_count + 1,
+                    "updated_at": now,
+                }
+            )
+            action = "letter.issued" if record.letter_count == 0 else "letter.reissued"
+            audit.append(AuditEntry(now, actor, action, record.login, {"deadline": deadline.date().isoformat()}))
+        repo.update_rows(conn, "accounts", "id", rows)
+        audit_repo.append(conn, audit)

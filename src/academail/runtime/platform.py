@@ -1,0 +1,93 @@
+"""The composition root: builds the store, the keys and the services once.
+
+Nothing else constructs services; adapters (the CLI today, the servers later)
+receive a :class:`Platform` and call its services. ``runtime`` imports
+everything and nothing imports it but the adapters' entry points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from academail.blobs import FileBlobStore
+from academail.config import Settings
+from academail.core.clock import Clock, SystemClock
+from academail.core.keys import Keys, ensure_keys, load_keys
+from academail.identity import AccountService, StaffImporter
+from academail.letters import LetterService
+from academail.store import Connection, Store, open_store, upgrade
+from academail.store import directory as directory_repo
+
+__all__ = ["InitReport", "Platform", "initialise", "open_platform"]
+
+
+@dataclass(frozen=True)
+class Platform:
+    settings: Settings
+    clock: Clock
+    store: Store
+    keys: Keys
+    blobs: FileBlobStore
+    staff: StaffImporter
+    accounts: AccountService
+    letters: LetterService
+
+
+@dataclass(frozen=True)
+class InitReport:
+    data_dir: str
+    keys_created: list[str]
+    database: str
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
+    return url
+
+
+async def initialise(settings: Settings) -> InitReport:
+    """``academail init``: data directory, keys (0600), schema, départements. Idempotent."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    created = ensure_keys(settings.data_dir)
+    store = open_store(settings.database_url, pool_size=settings.store.pool_size)
+    try:
+        await upgrade(store)
+        rows = [
+            {"code": d.code, "name": d.name, "dsden": d.dsden}
+            for d in settings.academie.departement_list()
+        ]
+
+        def work(conn: Connection) -> None:
+            directory_repo.upsert_departements(conn, rows)
+
+        await store.run(work)
+    finally:
+        await store.close()
+    return InitReport(str(settings.data_dir.resolve()), created, _safe_url(settings.database_url))
+
+
+@asynccontextmanager
+async def open_platform(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Platform]:
+    """Opens an initialised platform; closes the store on exit."""
+    clock = clock or SystemClock()
+    keys = load_keys(settings.data_dir)
+    store = open_store(settings.database_url, pool_size=settings.store.pool_size)
+    try:
+        yield Platform(
+            settings=settings,
+            clock=clock,
+            store=store,
+            keys=keys,
+            blobs=FileBlobStore(settings.data_dir / "blobs"),
+            staff=StaffImporter(store, clock, keys, settings),
+            accounts=AccountService(store, clock, settings),
+            letters=LetterService(store, clock, keys, settings),
+        )
+    finally:
+        await store.close()
