@@ -30,6 +30,7 @@ What a caller must know:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -85,7 +86,7 @@ _MONTHS: Final = (
 _FRENCH_GLYPHS: Final = "éèêëàâçîïôùûüÿœŒæÆÉÈÊÀÂÇÎÔÙÛ«»’–…"
 _MAX_ADDRESS_LINES: Final = 4  # + name line + postcode line = La Poste's six.
 _MM: Final = 72 / 25.4
-_PAGE_W, _PAGE_H = A4
+_PAGE_H: Final[float] = A4[1]
 _LEFT: Final = 20 * _MM
 _RIGHT: Final = 190 * _MM
 _WINDOW_X: Final = 110 * _MM
@@ -96,12 +97,15 @@ _QR_TOP_MM: Final = 204.5
 _QR_SIZE: Final = 26 * _MM
 _SECURITY_TOP: Final = 271 * _MM
 _FORM: Final = "academailLetterBackground"
+_GREY: Final = 0.35
+_NO_BREAK_BEFORE = re.compile(r" (?=[:;!?»])")
+_NO_BREAK_AFTER = re.compile(r"(?<=«) ")
 
 # ASCII85 stream wrapping is a relic of 7-bit transports: it makes the file 25 %
 # bigger and reportlab 4+ runs it in pure Python (a sixth of the rendering time).
 # This is a process-wide reportlab setting; the letters are its only user here.
 rl_config.useA85 = 0
-_GREY: Final = 0.35
+
 _QR_MASK: Final = 4
 """ISO/IEC 18004 §7.8.3 has the encoder try the eight data masks and keep the one
 with the lowest penalty. segno does it in pure Python: 3 ms a code, twice the rest
@@ -226,7 +230,7 @@ def _register_font(path: str) -> str:
 
 def _check_letter(letter: LetterContent, glyphs: frozenset[int]) -> None:
     """Refuses, naming only the login, what would print wrong or miss the window."""
-    if len(letter.address_lines) > _MAX_ADDRESS_LINES:
+    if len(_street_lines(letter)) > _MAX_ADDRESS_LINES:
         raise InvalidInput(
             f"Adresse postale de {letter.login} trop longue pour la fenêtre de "
             f"l'enveloppe ({_MAX_ADDRESS_LINES} lignes au plus avant le code postal)."
@@ -260,12 +264,16 @@ def _y(top_mm: float) -> float:
 
 def _fit(text: str, font: str, size: float, width: float, char_space: float = 0) -> float:
     """``size``, reduced so that ``text`` fits in ``width`` points."""
-    natural = pdfmetrics.stringWidth(text, font, size) + char_space * len(text)
+    natural: float = pdfmetrics.stringWidth(text, font, size) + char_space * len(text)
     return size if natural <= width else size * width / natural
 
 
-def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    """Greedy word wrap measured with the real font metrics."""
+@functools.lru_cache(maxsize=1024)
+def _wrap(text: str, font: str, size: float, width: float) -> tuple[str, ...]:
+    """Greedy word wrap measured with the real font metrics.
+
+    Cached: consecutive letters of a sorted batch share their establishment.
+    """
     lines: list[str] = []
     current = ""
     for word in text.split(" "):
@@ -277,13 +285,17 @@ def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
             current = word
         else:
             current = candidate
-    return [*lines, current] if current else lines
+    return (*lines, current) if current else tuple(lines)
 
 
 def _paragraph(
     canv: Canvas, text: str, font: str, size: float, x: float, top_mm: float, width: float
 ) -> float:
-    """Draws wrapped ``text``; returns the top (mm) of the next line."""
+    """Draws wrapped ``text``; returns the top (mm) of the next line.
+
+    French spacing: no line starts with ``:``, ``?`` or ``»``, none ends with ``«``.
+    """
+    text = _NO_BREAK_AFTER.sub("\u00a0", _NO_BREAK_BEFORE.sub("\u00a0", text))
     leading_mm = size * 1.3 / _MM
     canv.setFont(font, size)
     for line in _wrap(text, font, size, width):
@@ -298,9 +310,7 @@ def qr_matrix(url: str) -> tuple[bytearray, ...]:
     Level M (15 % of the code may be lost to a fold or a stain). Never a Micro QR,
     which phone readers often ignore. The mask is fixed (:data:`_QR_MASK`): see there.
     """
-    matrix: tuple[bytearray, ...] = segno.make(
-        url, error="m", micro=False, mask=_QR_MASK
-    ).matrix
+    matrix: tuple[bytearray, ...] = segno.make(url, error="m", micro=False, mask=_QR_MASK).matrix
     return matrix
 
 
@@ -315,10 +325,11 @@ def _qr_operators(url: str, x: float, top: float, size: float) -> str:
     module = size / len(matrix)
     ops = [f"q 0 g {module:.4f} 0 0 {-module:.4f} {x:.2f} {top:.2f} cm"]
     for row, cells in enumerate(matrix):
-        ops.extend(
-            f"{run.start()} {row} {run.end() - run.start()} 1 re"
-            for run in re.finditer(b"\x01+", bytes(cells))
-        )
+        column = 0
+        for run in bytes(cells).split(b"\x00"):
+            if run:
+                ops.append(f"{column} {row} {len(run)} 1 re")
+            column += len(run) + 1
     ops.append("f Q")
     return "\n".join(ops)
 
@@ -398,7 +409,7 @@ def _lower_first(text: str) -> str:
 def _draw_after_deadline(canv: Canvas, fonts: _Fonts) -> None:
     text = (
         "Passé ce délai, le mot de passe provisoire ne fonctionne plus : utilisez votre "
-        "NUMEN sur le portail («\u00a0Identifiant ou mot de passe oublié\u00a0») ou contactez "
+        "NUMEN sur le portail (« Identifiant ou mot de passe oublié ») ou contactez "
         "l'assistance."
     )
     _paragraph(canv, text, fonts.regular, 9, _LEFT, 195, _RIGHT - _LEFT)
@@ -476,11 +487,16 @@ def _salutation(civility: str) -> str:
     return "Madame, Monsieur,"
 
 
+def _street_lines(letter: LetterContent) -> tuple[str, ...]:
+    """Postal lines without blanks: La Poste wants no empty line in the block."""
+    return tuple(line.strip() for line in letter.address_lines if line.strip())
+
+
 def _draw_recipient(canv: Canvas, letter: LetterContent, fonts: _Fonts) -> None:
     """The window block: name, street lines, then ``80000 AMIENS`` (NF Z10-011)."""
     name = " ".join(p for p in (letter.civility, letter.first_name, letter.usage_name) if p)
     city_line = f"{letter.postal_code} {fold_ascii(letter.city).upper()}"
-    lines = (name, *(line for line in letter.address_lines if line.strip()), city_line)
+    lines = (name, *_street_lines(letter), city_line)
     for index, line in enumerate(lines):
         font = fonts.bold if index == 0 else fonts.regular
         canv.setFont(font, _fit(line, font, 10, _WINDOW_W))
@@ -490,7 +506,8 @@ def _draw_recipient(canv: Canvas, letter: LetterContent, fonts: _Fonts) -> None:
 def _draw_reference(canv: Canvas, letter: LetterContent, fonts: _Fonts) -> None:
     """Left of the window, hidden by the envelope: which bundle this letter goes to."""
     canv.setFillGray(_GREY)
-    establishment = f"{letter.establishment_name} ({letter.establishment_uai})"
+    uai = letter.establishment_uai
+    establishment = f"{letter.establishment_name} ({uai})" if uai else letter.establishment_name
     lines = _wrap(establishment, fonts.regular, 8.5, 80 * _MM)[:2]
     canv.setFont(fonts.regular, 8.5)
     canv.drawString(_LEFT, _y(52), f"Département {letter.departement_code}")

@@ -284,6 +284,8 @@ def split_address(raw: str) -> tuple[str, ...]:
     """The lines of a postal address, split on ``|`` and line breaks."""
     if not raw:
         return ()
+    if "|" not in raw and "\n" not in raw and "\r" not in raw:
+        return (" ".join(raw.split()),)
     lines = tuple(" ".join(part.split()) for part in re.split(r"[|\r\n]", raw) if part.strip())
     if len(lines) > MAX_ADDRESS_LINES:
         raise FieldError(f"adresse trop longue : {len(lines)} lignes (4 au plus)")

@@ -190,9 +190,19 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 class _Row:
     """The values of one line by column name, and the errors found so far."""
 
-    __slots__ = ("control", "errors", "values")
+    __slots__ = ("control", "dates", "errors", "names", "values")
 
-    def __init__(self, values: list[str], index: Sequence[tuple[str, int]]) -> None:
+    def __init__(
+        self,
+        values: list[str],
+        index: Sequence[tuple[str, int]],
+        names: set[str],
+        dates: dict[str, dt.date],
+    ) -> None:
+        # ``names`` and ``dates`` remember the values already found valid in this
+        # file: first names, towns and dates repeat a lot.
+        self.names = names
+        self.dates = dates
         width = len(values)
         self.values = {column: values[pos].strip() for column, pos in index if pos < width}
         self.errors: list[str] = []
@@ -225,23 +235,30 @@ class _Row:
 
     def name(self, column: str, *, required: bool = True) -> str:
         value = self.text(column, required=required)
-        if value and _NAME.fullmatch(value) is None:
+        if not value or value in self.names:
+            return value
+        if _NAME.fullmatch(value) is None:
             self.fail(
                 column,
                 "caractère non autorisé dans un nom (lettres, espaces, traits d'union, "
                 "apostrophes et points seulement)",
             )
+        else:
+            self.names.add(value)
         return value
 
     def date(self, column: str, *, required: bool = True, echo: bool = True) -> dt.date | None:
         value = self.required(column) if required else self.get(column)
         if not value:
             return None
+        known = self.dates.get(value)
+        if known is not None:
+            return known
         try:
-            return parse_date(value, echo=echo)
+            known = self.dates[value] = parse_date(value, echo=echo)
         except FieldError as exc:
             self.fail(column, exc.reason)
-            return None
+        return known
 
     def who(self) -> str:
         first = " ".join(self.get("prenom").split())[:60]
@@ -256,9 +273,11 @@ class _Parser:
         self.seen_numen: dict[str, int] = {}
         self.uai_cache: dict[str, str | FieldError] = {}
         self.role_cache: dict[str, Role | str] = {}
+        self.names: set[str] = set()
+        self.dates: dict[str, dt.date] = {}
 
     def row(self, values: list[str], line: int, columns: int) -> HrRecord | Refusal:
-        row = _Row(values, self.index)
+        row = _Row(values, self.index, self.names, self.dates)
         if len(values) != columns:
             return Refusal(
                 line,
