@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from itertools import count
 
 import pytest
 from hypothesis import given
@@ -103,7 +102,7 @@ def test_rfc_5321_limits() -> None:
         ("Antoine", "de Saint-Exupéry", "antoine.desaintexupery"),
         ("Charles", "de Gaulle", "charles.degaulle"),
         ("Jean", "Dupont (née Martin)", "jean.dupontneemartin"),
-        ("Jean", "Van der Berg", "jean.vandenberg".replace("den", "der")),
+        ("Jean", "Van der Berg", "jean.vanderberg"),
         ("  Jean  ", "  Dupont\t", "jean.dupont"),
         ("JEAN", "DUPONT", "jean.dupont"),
         ("jEaN", "dUpOnT", "jean.dupont"),
@@ -517,7 +516,11 @@ def test_reserved_login_is_skipped_as_if_taken(first: str, last: str, login: str
 
 @pytest.mark.parametrize(
     ("first", "last", "local"),
-    [("Post", "Master", "post.master1"), ("Web", "Master", "web.master1"), ("No", "Reply", "no.reply1")],
+    [
+        ("Post", "Master", "post.master1"),
+        ("Web", "Master", "web.master1"),
+        ("No", "Reply", "no.reply1"),
+    ],
 )
 def test_reserved_address_is_skipped_as_if_taken(first: str, last: str, local: str) -> None:
     assert choose_address_local(first, last, never_taken) == local
@@ -640,13 +643,11 @@ SAMPLE_NAMES = [
 
 
 def _expected(base: str, taken: set[str], first_suffix: int) -> str | None:
-    for suffix in ["", *map(str, count(first_suffix))]:
+    for suffix in ["", *map(str, range(first_suffix, first_suffix + 100))]:
         candidate = base + suffix
         if candidate not in taken and not is_reserved(candidate):
             return candidate
-        if int(suffix or first_suffix) > first_suffix + 100:
-            return None
-    raise AssertionError("unreachable")
+    return None  # a reserved namespace swallows every suffix
 
 
 def _check_choice(

@@ -30,6 +30,7 @@ part, never below one character each, so that a suffix digit always fits.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 
@@ -137,8 +138,9 @@ def _choose(build: Callable[[str], str], is_taken: Callable[[str], bool], first_
     """The bare candidate if free, else the lowest free suffix from ``first_suffix``."""
     if first_suffix < 0:
         raise InvalidInput("le premier suffixe d'homonyme doit être positif ou nul")
-    suffixes = range(first_suffix, first_suffix + _MAX_SUFFIXES)
-    for suffix in ["", *map(str, suffixes)]:
+    # Lazily: nearly every name is free bare or at its first suffix.
+    suffixes = map(str, range(first_suffix, first_suffix + _MAX_SUFFIXES))
+    for suffix in itertools.chain(("",), suffixes):
         candidate = build(suffix)
         if not is_reserved(candidate) and not is_taken(candidate):
             return candidate

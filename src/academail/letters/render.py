@@ -85,6 +85,7 @@ _MONTHS: Final = (
 )
 _FRENCH_GLYPHS: Final = "éèêëàâçîïôùûüÿœŒæÆÉÈÊÀÂÇÎÔÙÛ«»’–…"
 _MAX_ADDRESS_LINES: Final = 4  # + name line + postcode line = La Poste's six.
+_MIN_WINDOW_SIZE: Final = 8.5  # below, a line of the address block is wrapped if room
 _MM: Final = 72 / 25.4
 _PAGE_H: Final[float] = A4[1]
 _LEFT: Final = 20 * _MM
@@ -492,15 +493,31 @@ def _street_lines(letter: LetterContent) -> tuple[str, ...]:
     return tuple(line.strip() for line in letter.address_lines if line.strip())
 
 
+def _split_for_window(line: str, font: str, spare: int) -> tuple[str, ...]:
+    """A too-long address line on at most ``1 + spare`` lines; the last takes the rest."""
+    parts = _wrap(line, font, 9, _WINDOW_W)
+    if len(parts) <= spare + 1:
+        return parts
+    return (*parts[:spare], " ".join(parts[spare:]))
+
+
 def _draw_recipient(canv: Canvas, letter: LetterContent, fonts: _Fonts) -> None:
     """The window block: name, street lines, then ``80000 AMIENS`` (NF Z10-011)."""
     name = " ".join(p for p in (letter.civility, letter.first_name, letter.usage_name) if p)
     city_line = f"{letter.postal_code} {fold_ascii(letter.city).upper()}"
     lines = (name, *_street_lines(letter), city_line)
+    spare = _MAX_ADDRESS_LINES + 2 - len(lines)
+    top_mm = 61.0
     for index, line in enumerate(lines):
         font = fonts.bold if index == 0 else fonts.regular
-        canv.setFont(font, _fit(line, font, 10, _WINDOW_W))
-        canv.drawString(_WINDOW_X, _y(61 + 4.6 * index), line)
+        parts: tuple[str, ...] = (line,)
+        if spare and _fit(line, font, 10, _WINDOW_W) < _MIN_WINDOW_SIZE:
+            parts = _split_for_window(line, font, spare)
+            spare -= len(parts) - 1
+        for part in parts:
+            canv.setFont(font, _fit(part, font, 10, _WINDOW_W))
+            canv.drawString(_WINDOW_X, _y(top_mm), part)
+            top_mm += 4.6
 
 
 def _draw_reference(canv: Canvas, letter: LetterContent, fonts: _Fonts) -> None:
@@ -508,7 +525,9 @@ def _draw_reference(canv: Canvas, letter: LetterContent, fonts: _Fonts) -> None:
     canv.setFillGray(_GREY)
     uai = letter.establishment_uai
     establishment = f"{letter.establishment_name} ({uai})" if uai else letter.establishment_name
-    lines = _wrap(establishment, fonts.regular, 8.5, 80 * _MM)[:2]
+    lines = _wrap(establishment, fonts.regular, 8.5, 75 * _MM)
+    if len(lines) > 2:
+        lines = (lines[0], lines[1] + " …")
     canv.setFont(fonts.regular, 8.5)
     canv.drawString(_LEFT, _y(52), f"Département {letter.departement_code}")
     for index, line in enumerate(lines):
