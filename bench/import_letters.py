@@ -93,15 +93,33 @@ def main() -> None:
         if name == "postgresql" and not url:
             continue
         out = subprocess.run(
-            [sys.executable, __file__, "--agents", str(args.agents), "--runs", str(args.runs), "--child", url],
-            check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                __file__,
+                "--agents",
+                str(args.agents),
+                "--runs",
+                str(args.runs),
+                "--child",
+                url,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         figures[name] = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"{args.agents} agents, median of {args.runs} runs, {os.cpu_count()} cores")
-    print(f"{'store':<12}{'import s':>10}{'re-import s':>13}{'letters':>9}{'pages/s':>9}{'peak MB':>9}")
+    header = ("import s", 10), ("re-import s", 13), ("letters", 9), ("pages/s", 9), ("peak MB", 9)
+    print(f"{'store':<12}" + "".join(f"{name:>{width}}" for name, width in header))
     for name, f in figures.items():
-        print(f"{name:<12}{f['import_s']:>10.1f}{f['reimport_s']:>13.1f}{f['letters']:>9.0f}{f['pages_per_s']:>9.0f}{f['peak_rss_mb']:>9.0f}")
-    print(json.dumps({"agents": args.agents, "runs": args.runs, "cores": os.cpu_count(), "figures": figures}))
+        print(
+            f"{name:<12}{f['import_s']:>10.1f}{f['reimport_s']:>13.1f}{f['letters']:>9.0f}{f['pages_per_s']:>9.0f}{f['peak_rss_mb']:>9.0f}"
+        )
+    print(
+        json.dumps(
+            {"agents": args.agents, "runs": args.runs, "cores": os.cpu_count(), "figures": figures}
+        )
+    )
 
 
 if __name__ == "__main__":

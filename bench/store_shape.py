@@ -54,7 +54,9 @@ async def _per_statement(engine) -> float:
         async with engine.begin() as conn:
             for _ in range(STATEMENTS - 1):
                 await conn.execute(sa.select(T.c.uid).where(T.c.id == random.randint(1, ROWS)))
-            await conn.execute(T.update().where(T.c.id == random.randint(1, ROWS)).values(flags="x"))
+            await conn.execute(
+                T.update().where(T.c.id == random.randint(1, ROWS)).values(flags="x")
+            )
     return (time.perf_counter() - start) / OPS * 1e6
 
 
@@ -68,7 +70,10 @@ async def _per_unit(store) -> float:
 def _fill(conn: sa.Connection) -> None:
     META.drop_all(conn)
     META.create_all(conn)
-    conn.execute(T.insert(), [{"id": i, "uid": i, "flags": "", "subject": f"s{i}"} for i in range(1, ROWS + 1)])
+    conn.execute(
+        T.insert(),
+        [{"id": i, "uid": i, "flags": "", "subject": f"s{i}"} for i in range(1, ROWS + 1)],
+    )
 
 
 async def main() -> None:
@@ -82,21 +87,38 @@ async def main() -> None:
     store = SqliteStore(f"sqlite:///{path}")
     await store.run(_fill)
     aio = create_async_engine(f"sqlite+aiosqlite:///{path}")
-    results["sqlite_core_async_per_statement"] = statistics.median([await _per_statement(aio) for _ in range(args.runs)])
+    results["sqlite_core_async_per_statement"] = statistics.median(
+        [await _per_statement(aio) for _ in range(args.runs)]
+    )
     await aio.dispose()
-    results["sqlite_thread_unit_per_hop"] = statistics.median([await _per_unit(store) for _ in range(args.runs)])
+    results["sqlite_thread_unit_per_hop"] = statistics.median(
+        [await _per_unit(store) for _ in range(args.runs)]
+    )
     await store.close()
     if args.pg:
         pg = PostgresStore(args.pg.replace("postgresql://", "postgresql+asyncpg://", 1))
         await pg.run(_fill)
-        results["pg_core_async_per_statement"] = statistics.median([await _per_statement(pg.engine) for _ in range(args.runs)])
-        results["pg_run_sync_unit"] = statistics.median([await _per_unit(pg) for _ in range(args.runs)])
+        results["pg_core_async_per_statement"] = statistics.median(
+            [await _per_statement(pg.engine) for _ in range(args.runs)]
+        )
+        results["pg_run_sync_unit"] = statistics.median(
+            [await _per_unit(pg) for _ in range(args.runs)]
+        )
         await pg.run(lambda c: META.drop_all(c))
         await pg.close()
     print(f"{'shape':<36} {'µs per 10-statement operation':>30}")
     for name, value in results.items():
         print(f"{name:<36} {value:>30.0f}")
-    print(json.dumps({"machine": {"cores": os.cpu_count()}, "ops": OPS, "statements_per_op": STATEMENTS, "us_per_op": {k: round(v) for k, v in results.items()}}))
+    print(
+        json.dumps(
+            {
+                "machine": {"cores": os.cpu_count()},
+                "ops": OPS,
+                "statements_per_op": STATEMENTS,
+                "us_per_op": {k: round(v) for k, v in results.items()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

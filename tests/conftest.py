@@ -113,4 +113,3 @@ async def platform(settings: Settings, clock: FakeClock) -> AsyncIterator[Platfo
     await initialise(settings)
     async with open_platform(settings, clock) as opened:
         yield opened
-

@@ -21,7 +21,14 @@ from tests.fixtures.hr import BEAUVAIS_COLLEGE, export, numen, row
 async def two_agents(platform: Platform) -> Platform:
     data = export(
         row(numen=numen(1), prenom="Zoë", nom_usage="Lefèvre"),
-        row(numen=numen(2), prenom="Œdipe", nom_usage="N'Diaye", uai=BEAUVAIS_COLLEGE, etablissement="Collège Jules Verne", commune_etablissement="Beauvais"),
+        row(
+            numen=numen(2),
+            prenom="Œdipe",
+            nom_usage="N'Diaye",
+            uai=BEAUVAIS_COLLEGE,
+            etablissement="Collège Jules Verne",
+            commune_etablissement="Beauvais",
+        ),
     )
     report = await platform.staff.run(data, "rh.csv")
     assert len(report.created) == 2
@@ -44,12 +51,16 @@ async def _temp_hash(platform: Platform, login: str) -> str:
     from academail.store.tables import accounts
 
     def work(conn):
-        return conn.execute(sa.select(accounts.c.temp_password_hash).where(accounts.c.login == login)).scalar_one()
+        return conn.execute(
+            sa.select(accounts.c.temp_password_hash).where(accounts.c.login == login)
+        ).scalar_one()
 
     return await platform.store.run(work)
 
 
-async def test_letters_for_a_departement_move_state_and_carry_a_working_password(two_agents: Platform, clock):
+async def test_letters_for_a_departement_move_state_and_carry_a_working_password(
+    two_agents: Platform, clock
+):
     platform = two_agents
     issued = await platform.letters.issue(LetterSelection(departement="60"), "test")
     assert issued.count == 1 and issued.logins == ("ondiaye",)
@@ -78,7 +89,9 @@ async def test_reissue_invalidates_the_previous_password(two_agents: Platform):
     assert old != new
     assert await passwords.verify_off_loop(stored, new)
     assert not await passwords.verify_off_loop(stored, old)
-    actions = [e.action for e in await platform.store.run(lambda c: audit_repo.entries_for(c, "zlefevre"))]
+    actions = [
+        e.action for e in await platform.store.run(lambda c: audit_repo.entries_for(c, "zlefevre"))
+    ]
     assert actions[:2] == ["letter.reissued", "letter.issued"]
 
 
@@ -114,8 +127,12 @@ async def test_lock_expires_with_the_clock_and_unlock(two_agents: Platform, cloc
 
 async def test_suspend_reinstate_disable_enable(two_agents: Platform):
     platform = two_agents
-    assert (await platform.accounts.apply("zlefevre", Event.SUSPEND, "s", "it wasn't me")).state is AccountState.SUSPENDED
-    assert (await platform.accounts.apply("zlefevre", Event.REINSTATE, "s")).state is AccountState.PROVISIONED
+    assert (
+        await platform.accounts.apply("zlefevre", Event.SUSPEND, "s", "it wasn't me")
+    ).state is AccountState.SUSPENDED
+    assert (
+        await platform.accounts.apply("zlefevre", Event.REINSTATE, "s")
+    ).state is AccountState.PROVISIONED
     view = await platform.accounts.apply("zlefevre", Event.DISABLE, "s")
     assert view.state is AccountState.DISABLED and view.record.delete_after is not None
     view = await platform.accounts.apply("zlefevre", Event.ENABLE, "s")
@@ -131,7 +148,9 @@ async def test_illegal_and_unknown(two_agents: Platform):
         await two_agents.accounts.apply("inconnu", Event.LOCK, "s")
 
 
-async def test_purge_waits_for_the_grace_period_and_wipes_personal_data(two_agents: Platform, clock):
+async def test_purge_waits_for_the_grace_period_and_wipes_personal_data(
+    two_agents: Platform, clock
+):
     platform = two_agents
     await platform.accounts.apply("zlefevre", Event.DISABLE, "s")
     clock.advance(dt.timedelta(days=89))

@@ -103,7 +103,15 @@ async def test_establishment_outside_the_academie_is_refused(platform: Platform)
 
 async def test_changes_update_and_a_new_name_keeps_the_old_address(platform: Platform):
     await platform.staff.run(export(row(numen=numen(1))), "rh.csv")
-    changed = export(row(numen=numen(1), nom_usage="Martin", nom_naissance="Dupont", uai=BEAUVAIS_COLLEGE, etablissement="Collège Jules Verne"))
+    changed = export(
+        row(
+            numen=numen(1),
+            nom_usage="Martin",
+            nom_naissance="Dupont",
+            uai=BEAUVAIS_COLLEGE,
+            etablissement="Collège Jules Verne",
+        )
+    )
     report = await platform.staff.run(changed, "rh.csv")
     (line,) = report.updated
     assert line.login == "jdupont"  # logins never change
@@ -121,13 +129,18 @@ async def test_changes_update_and_a_new_name_keeps_the_old_address(platform: Pla
     assert view.record.login == "jdupont"
 
     # Back to the birth name: she gets her old address back, the alias goes.
-    report = await platform.staff.run(export(row(numen=numen(1), uai=BEAUVAIS_COLLEGE, etablissement="Collège Jules Verne")), "rh.csv")
+    report = await platform.staff.run(
+        export(row(numen=numen(1), uai=BEAUVAIS_COLLEGE, etablissement="Collège Jules Verne")),
+        "rh.csv",
+    )
     assert report.updated[0].address == "jeanne.dupont@ac-amiens.fr"
     assert await platform.store.run(alias_rows) == ["jeanne.martin@ac-amiens.fr"]
 
 
 async def test_end_of_duty_disables_and_return_enables(platform: Platform, clock):
-    await platform.staff.run(export(row(numen=numen(1)), row(numen=numen(2), prenom="Paul")), "rh.csv")
+    await platform.staff.run(
+        export(row(numen=numen(1)), row(numen=numen(2), prenom="Paul")), "rh.csv"
+    )
     past = (clock.today() - dt.timedelta(days=1)).strftime("%d/%m/%Y")
     report = await platform.staff.run(
         export(row(numen=numen(1), date_sortie=past), row(numen=numen(2), prenom="Paul")), "rh.csv"
@@ -137,21 +150,29 @@ async def test_end_of_duty_disables_and_return_enables(platform: Platform, clock
     assert view.state is AccountState.DISABLED
     assert view.record.delete_after == clock.now() + dt.timedelta(days=90)
 
-    report = await platform.staff.run(export(row(numen=numen(1)), row(numen=numen(2), prenom="Paul")), "rh.csv")
+    report = await platform.staff.run(
+        export(row(numen=numen(1)), row(numen=numen(2), prenom="Paul")), "rh.csv"
+    )
     assert [line.login for line in report.enabled] == ["jdupont"]
     assert (await platform.accounts.show("jdupont")).state is AccountState.PROVISIONED
 
 
 async def test_full_export_disables_the_missing(platform: Platform):
-    await platform.staff.run(export(row(numen=numen(1)), row(numen=numen(2), prenom="Paul")), "rh.csv")
+    await platform.staff.run(
+        export(row(numen=numen(1)), row(numen=numen(2), prenom="Paul")), "rh.csv"
+    )
     partial = export(row(numen=numen(2), prenom="Paul"))
     report = await platform.staff.run(partial, "rh.csv")
     assert report.disabled == []  # not a full export: absence means nothing
     report = await platform.staff.run(partial, "rh.csv", full=True)
-    assert [(line.login, line.detail) for line in report.disabled] == [("jdupont", "absent de l'export complet")]
+    assert [(line.login, line.detail) for line in report.disabled] == [
+        ("jdupont", "absent de l'export complet")
+    ]
 
 
-async def test_identifier_of_a_deleted_account_is_never_given_to_someone_else(platform: Platform, clock):
+async def test_identifier_of_a_deleted_account_is_never_given_to_someone_else(
+    platform: Platform, clock
+):
     await platform.staff.run(export(row(numen=numen(1), prenom="Jean")), "rh.csv")
     await platform.staff.run(export(row(numen=numen(1), prenom="Jean")), "rh.csv", full=False)
     from academail.identity import Event
@@ -159,14 +180,24 @@ async def test_identifier_of_a_deleted_account_is_never_given_to_someone_else(pl
     await platform.accounts.apply("jdupont", Event.DISABLE, "test")
     clock.advance(dt.timedelta(days=91))
     assert await platform.accounts.purge_expired("test") == ["jdupont"]
-    report = await platform.staff.run(export(row(numen=numen(9), prenom="Jean", date_naissance="02/02/1990")), "rh.csv")
-    assert [(line.login, line.address) for line in report.created] == [("jdupont1", "jean.dupont1@ac-amiens.fr")]
+    report = await platform.staff.run(
+        export(row(numen=numen(9), prenom="Jean", date_naissance="02/02/1990")), "rh.csv"
+    )
+    assert [(line.login, line.address) for line in report.created] == [
+        ("jdupont1", "jean.dupont1@ac-amiens.fr")
+    ]
 
     # The same person coming back gets their own identifiers again, in a new account cycle.
     report = await platform.staff.run(
-        export(row(numen=numen(1), prenom="Jean"), row(numen=numen(9), prenom="Jean", date_naissance="02/02/1990")), "rh.csv"
+        export(
+            row(numen=numen(1), prenom="Jean"),
+            row(numen=numen(9), prenom="Jean", date_naissance="02/02/1990"),
+        ),
+        "rh.csv",
     )
-    assert [(line.login, line.detail) for line in report.enabled] == [("jdupont", "compte recréé (nouveau courrier à éditer)")]
+    assert [(line.login, line.detail) for line in report.enabled] == [
+        ("jdupont", "compte recréé (nouveau courrier à éditer)")
+    ]
     assert (await platform.accounts.show("jdupont")).state is AccountState.PROVISIONED
 
 

@@ -29,7 +29,13 @@ def test_toml_then_environment(tmp_path):
         "[identity.password]\ntime_cost = 3\n",
         encoding="utf-8",
     )
-    s = load_settings(config, {"ACADEMAIL_IDENTITY_HOMONYM_FIRST_SUFFIX": "1", "ACADEMAIL_STORE_URL": "postgresql://u@h/db"})
+    s = load_settings(
+        config,
+        {
+            "ACADEMAIL_IDENTITY_HOMONYM_FIRST_SUFFIX": "1",
+            "ACADEMAIL_STORE_URL": "postgresql://u@h/db",
+        },
+    )
     assert s.academie.domain == "ac-caen.fr"
     assert s.identity.homonym_first_suffix == 1
     assert s.identity.password.time_cost == 3
@@ -43,7 +49,11 @@ def test_toml_then_environment(tmp_path):
         ("[identity]\nlogin_max_lenght = 10\n", {}, "login_max_lenght"),
         ("[identity]\nlogin_max_length = 'dix'\n", {}, "identity.login_max_length"),
         ("", {"ACADEMAIL_IDENTITY_LOGIN_MAX_LENGTH": "2"}, "login_max_length"),
-        ("", {"ACADEMAIL_HR_IMPORT_APPLY_VALID_ROWS": "peut-être"}, "ACADEMAIL_HR_IMPORT_APPLY_VALID_ROWS"),
+        (
+            "",
+            {"ACADEMAIL_HR_IMPORT_APPLY_VALID_ROWS": "peut-être"},
+            "ACADEMAIL_HR_IMPORT_APPLY_VALID_ROWS",
+        ),
         ("[store]\nurl = 'mysql://x'\n", {}, "store.url"),
         ("[academie\n", {}, "TOML invalide"),
     ],
@@ -63,7 +73,9 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 def test_example_file_is_generated_and_parses_back(tmp_path):
     committed = (ROOT / "docs" / "academail.example.toml").read_text(encoding="utf-8")
-    assert committed == render_example(), "run: academail config example > docs/academail.example.toml"
+    assert committed == render_example(), (
+        "run: academail config example > docs/academail.example.toml"
+    )
     uncommented = "\n".join(
         line[2:] if line.startswith("# ") and ("=" in line or line.startswith("# [")) else line
         for line in committed.splitlines()

@@ -16,7 +16,7 @@ from academail.identity.hr import (
     generate_export,
     parse_export,
 )
-from academail.identity.hr.generator import TOWNS
+from academail.identity.hr.generator import MAX_ESTABLISHMENTS, TOWNS
 from academail.identity.roles import Role
 from academail.identity.uai import departement_of, normalise_uai
 
@@ -176,6 +176,13 @@ def test_few_establishments_still_cover_every_kind() -> None:
     }
     with pytest.raises(ValueError):
         generate_establishments(4)
+
+
+def test_establishment_ceiling() -> None:
+    establishments = generate_establishments(MAX_ESTABLISHMENTS)
+    assert len({e.uai for e in establishments}) == MAX_ESTABLISHMENTS
+    with pytest.raises(ValueError):
+        generate_establishments(MAX_ESTABLISHMENTS + 1)
 
 
 @pytest.mark.parametrize("agents", [0, 1, 10, 60])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import shutil
+import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -257,6 +259,27 @@ def test_qr_code_drawn_is_the_activation_url(reader: pypdf.PdfReader, index: int
     assert drawn_qr(reader.pages[index]) == list(expected.matrix)
 
 
+ZBARIMG = shutil.which("zbarimg")
+PDFTOPPM = shutil.which("pdftoppm")
+
+
+@pytest.mark.skipif(
+    ZBARIMG is None or PDFTOPPM is None,
+    reason="platform condition: zbarimg (zbar-tools) or pdftoppm (poppler-utils) not installed",
+)
+def test_printed_qr_codes_scan_to_the_activation_urls(pdf: bytes, tmp_path: Path) -> None:
+    """What a phone sees: the page rasterised at a modest 100 dpi, then decoded."""
+    assert ZBARIMG is not None and PDFTOPPM is not None
+    (tmp_path / "letters.pdf").write_bytes(pdf)
+    raster = [PDFTOPPM, "-r", "100", "-gray", "-png", str(tmp_path / "letters.pdf")]
+    subprocess.run([*raster, str(tmp_path / "page")], check=True)  # noqa: S603
+    images = sorted(str(path) for path in tmp_path.glob("page-*.png"))
+    scanned = subprocess.run(  # noqa: S603
+        [ZBARIMG, "-q", "--raw", *images], capture_output=True, text=True, check=True
+    )
+    assert scanned.stdout.split() == [letter.activation_url for letter in LETTERS]
+
+
 def test_sort_for_posting_by_departement_establishment_then_name() -> None:
     assert [letter.login for letter in sort_for_posting([OEDIPE, THERESE, ZOE])] == [
         "zlefevre",  # département 02 before 80
@@ -338,3 +361,9 @@ def test_blank_address_lines_are_dropped_not_counted() -> None:
 def test_character_the_font_cannot_print_is_refused() -> None:
     with pytest.raises(InvalidInput, match="李"):
         render_letters([make_letter(usage_name="李")], LAYOUT)
+
+
+def test_support_lines_that_overflow_the_page_are_refused() -> None:
+    layout = dataclasses.replace(LAYOUT, support_lines=("DSDEN : 03 00 00 00 00",) * 12)
+    with pytest.raises(InvalidInput, match="assistance"):
+        render_letters([THERESE], layout)

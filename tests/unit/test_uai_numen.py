@@ -44,7 +44,14 @@ def test_uai_letter_is_one_of_23_and_only_it_validates(number):
 
 
 @pytest.mark.parametrize(
-    ("uai", "dep"), [("0801234X", "80"), ("0600001A", "60"), ("0020001A", "02"), ("6200001A", "2A"), ("9710001A", "971")]
+    ("uai", "dep"),
+    [
+        ("0801234X", "80"),
+        ("0600001A", "60"),
+        ("0020001A", "02"),
+        ("6200001A", "2A"),
+        ("9710001A", "971"),
+    ],
 )
 def test_departement_of(uai, dep):
     assert departement_of(uai) == dep
@@ -52,14 +59,27 @@ def test_departement_of(uai, dep):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("20E0712345ABC", "20E0712345ABC"), ("20 e07 1234 5abc", "20E0712345ABC"), ("08A9900000001", "08A9900000001")],
+    [
+        ("20E0712345ABC", "20E0712345ABC"),
+        ("20 e07 1234 5abc", "20E0712345ABC"),
+        ("08A9900000001", "08A9900000001"),
+    ],
 )
 def test_numen_valid(raw, expected):
     assert numen.normalise_numen(raw) == expected
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "20E0712345AB", "20E0712345ABCD", "2XE0712345ABC", "20707123456AB", "20E0X12345ABC", "20É0712345ABC"]
+    "raw",
+    [
+        "",
+        "20E0712345AB",
+        "20E0712345ABCD",
+        "2XE0712345ABC",
+        "20707123456AB",
+        "20E0X12345ABC",
+        "20É0712345ABC",
+    ],
 )
 def test_numen_invalid_and_not_echoed(raw):
     with pytest.raises(InvalidInput) as caught:

@@ -51,7 +51,8 @@ def _print(view: AccountView) -> None:
         ("Mot de passe provisoire valable jusqu'au", _when(r.temp_password_expires_at)),
         ("Prise de fonction", _when(r.duty_start)),
         ("Fin de fonction", _when(r.duty_end)),
-        ("Coordonnées de secours", f"courriel : {'oui' if r.has_personal_email else 'non'}, mobile : {'oui' if r.has_mobile else 'non'}"),
+        ("Courriel de secours", "renseigné" if r.has_personal_email else "non renseigné"),
+        ("Mobile de secours", "renseigné" if r.has_mobile else "non renseigné"),
         ("NUMEN", "confidentiel : jamais affiché par le support"),
     ]
     for key, value in rows:

@@ -13,7 +13,9 @@ from academail.runtime import initialise
 
 __all__ = ["config_app", "init", "migrate"]
 
-config_app = typer.Typer(help="Réglages : exemple commenté, valeurs en vigueur.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Réglages : exemple commenté, valeurs en vigueur.", no_args_is_help=True
+)
 
 
 def init(ctx: typer.Context) -> None:

@@ -32,7 +32,8 @@ def import_(
     apply_valid_rows: bool | None = typer.Option(
         None,
         "--apply-valid-rows/--all-or-nothing",
-        help="Appliquer les lignes valides malgré des lignes mal formées (réglage par défaut sinon).",
+        help="Appliquer les lignes valides malgré des lignes mal formées "
+        "(sinon : réglage hr_import.apply_valid_rows).",
     ),
 ) -> None:
     """Importe un export RH : crée, met à jour, désactive ; rapport ligne par ligne."""
@@ -43,13 +44,24 @@ def import_(
     rows = data.count(b"\n")
 
     async def work(platform: Platform) -> ImportReport:
-        kwargs = {"dry_run": dry_run, "full": full, "apply_valid_rows": apply_valid_rows}
         if as_json or rows < _PROGRESS_FROM:
-            return await platform.staff.run(data, str(file), **kwargs)
-        with Progress(TextColumn("préparation"), BarColumn(), MofNCompleteColumn(), console=OUT) as bar:
-            task = bar.add_task("rows", total=rows)
             return await platform.staff.run(
-                data, str(file), progress=lambda done, total: bar.update(task, completed=done, total=total), **kwargs
+                data, str(file), dry_run=dry_run, full=full, apply_valid_rows=apply_valid_rows
+            )
+        columns = (TextColumn("préparation"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=OUT) as bar:
+            task = bar.add_task("rows", total=rows)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            return await platform.staff.run(
+                data,
+                str(file),
+                dry_run=dry_run,
+                full=full,
+                apply_valid_rows=apply_valid_rows,
+                progress=progress,
             )
 
     report = with_platform(ctx, work)

@@ -79,7 +79,9 @@ class AccountService:
                 "state_changed_at": now,
                 "updated_at": now,
                 "locked_until": None,
-                "delete_after": record.delete_after if outcome.state is AccountState.DISABLED else None,
+                "delete_after": record.delete_after
+                if outcome.state is AccountState.DISABLED
+                else None,
             }
             if outcome.state is AccountState.LOCKED:
                 minutes = self._settings.identity.lockout_minutes
@@ -91,7 +93,9 @@ class AccountService:
             details: dict[str, Any] = {"from": current.value, "to": outcome.state.value}
             if reason:
                 details["reason"] = reason[:200]
-            audit_repo.append(conn, [AuditEntry(now, actor, f"account.{event.value}", record.login, details)])
+            audit_repo.append(
+                conn, [AuditEntry(now, actor, f"account.{event.value}", record.login, details)]
+            )
             fresh = self._find(conn, record.login)
             history = audit_repo.entries_for(conn, record.login, limit=20)
             return AccountView(fresh, effective_state(fresh, now), history)
@@ -108,27 +112,35 @@ class AccountService:
         def work(conn: Connection) -> list[str]:
             now = self._clock.now()
             due = [
-                r for r in repo.list_accounts(conn, [AccountState.DISABLED.value])
+                r
+                for r in repo.list_accounts(conn, [AccountState.DISABLED.value])
                 if r.delete_after is not None and r.delete_after <= now
             ]
-            for record in due:
-                transition(AccountState.DISABLED, Event.DELETE)
+            transition(AccountState.DISABLED, Event.DELETE)  # the one rule, checked once
             repo.update_rows(
                 conn,
                 "accounts",
                 "id",
                 [
                     {
-                        "id": r.account_id, "state": AccountState.DELETED.value,
-                        "resume_state": None, "state_changed_at": now, "updated_at": now,
-                        "temp_password_hash": None, "password_hash": None,
+                        "id": r.account_id,
+                        "state": AccountState.DELETED.value,
+                        "resume_state": None,
+                        "state_changed_at": now,
+                        "updated_at": now,
+                        "temp_password_hash": None,
+                        "password_hash": None,
                     }
                     for r in due
                 ],
             )
             repo.wipe_agents(conn, [r.agent_id for r in due], now)
-            repo.release_identifiers(conn, [i for r in due for i in (r.login, r.address, *r.aliases)], now)
-            audit_repo.append(conn, [AuditEntry(now, actor, "account.delete", r.login, {}) for r in due])
+            repo.release_identifiers(
+                conn, [i for r in due for i in (r.login, r.address, *r.aliases)], now
+            )
+            audit_repo.append(
+                conn, [AuditEntry(now, actor, "account.delete", r.login, {}) for r in due]
+            )
             return [r.login for r in due]
 
         return await self._store.run(work)

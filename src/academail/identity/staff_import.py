@@ -36,7 +36,7 @@ from academail.core.errors import AcademailError
 from academail.core.keys import Keys
 from academail.core.offload import off_loop
 from academail.identity import naming, numen
-from academail.identity.hr import HrRecord, ParsedExport, RefusalKind, load_dialect
+from academail.identity.hr import HrRecord, ParsedExport, load_dialect
 from academail.identity.lifecycle import AccountState, Event, transition
 from academail.identity.uai import departement_of
 from academail.store import AuditEntry, Connection, DirectorySnapshot, KnownAgent, Store
@@ -277,7 +277,9 @@ class StaffImporter:
 class _Plan:
     """The set of writes one import makes, computed in memory from a snapshot."""
 
-    def __init__(self, owner: StaffImporter, conn: Connection, report: ImportReport, full: bool):
+    def __init__(
+        self, owner: StaffImporter, conn: Connection, report: ImportReport, full: bool
+    ) -> None:
         self.o = owner
         self.conn = conn
         self.report = report
@@ -288,7 +290,8 @@ class _Plan:
         self.domain = owner._settings.academie.domain
         self.malformed = False
         self.writes: dict[str, list[dict[str, Any]]] = {
-            k: [] for k in ("agents", "accounts", "identifiers", "aliases", "etab_new", "etab_changed")
+            k: []
+            for k in ("agents", "accounts", "identifiers", "aliases", "etab_new", "etab_changed")
         }
         self.agent_updates: list[dict[str, Any]] = []
         self.account_updates: list[dict[str, Any]] = []
@@ -317,7 +320,13 @@ class _Plan:
     def _give(self, identifier: str, kind: str, numen_key: str) -> None:
         previous = self.snap.identifiers.get(identifier)
         self.snap.identifiers[identifier] = repo.GivenIdentifier(numen_key, None)
-        row = {"identifier": identifier, "kind": kind, "numen_key": numen_key, "given_at": self.now, "released_at": None}
+        row = {
+            "identifier": identifier,
+            "kind": kind,
+            "numen_key": numen_key,
+            "given_at": self.now,
+            "released_at": None,
+        }
         if previous is None:
             self.writes["identifiers"].append(row)
         elif previous.numen_key != numen_key or previous.released_at is not None:
@@ -363,7 +372,9 @@ class _Plan:
                     self._update(item, known)
             except AcademailError as exc:
                 self.malformed = True
-                self.report.refused.append(ReportLine(item.record.line, _who(item.record), detail=exc.message))
+                self.report.refused.append(
+                    ReportLine(item.record.line, _who(item.record), detail=exc.message)
+                )
         if self.full:
             for known in self.snap.agents.values():
                 if known.numen_key not in seen:
@@ -374,17 +385,30 @@ class _Plan:
         if dep not in self.snap.departements:
             self.malformed = True
             self.report.refused.append(
-                ReportLine(record.line, _who(record), detail=f"établissement {record.uai} hors de l'académie (département {dep})")
+                ReportLine(
+                    record.line,
+                    _who(record),
+                    detail=f"établissement {record.uai} hors de l'académie (département {dep})",
+                )
             )
             return False
         current = self.snap.establishments.get(record.uai)
         wanted = (record.establishment_name, record.establishment_city or "")
         if current is None:
             self.writes["etab_new"].append(
-                {"uai": record.uai, "name": wanted[0], "city": wanted[1], "departement_code": dep, "created_at": self.now, "updated_at": self.now}
+                {
+                    "uai": record.uai,
+                    "name": wanted[0],
+                    "city": wanted[1],
+                    "departement_code": dep,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                }
             )
         elif current != wanted and wanted[0]:
-            self.writes["etab_changed"].append({"uai": record.uai, "name": wanted[0], "city": wanted[1], "updated_at": self.now})
+            self.writes["etab_changed"].append(
+                {"uai": record.uai, "name": wanted[0], "city": wanted[1], "updated_at": self.now}
+            )
         if current != wanted and wanted[0]:
             self.snap.establishments[record.uai] = wanted
         return True
@@ -396,7 +420,9 @@ class _Plan:
         record = item.record
         if self._ended(record):
             self.report.refused.append(
-                ReportLine(record.line, _who(record), detail="fin de fonction passée : aucun compte créé")
+                ReportLine(
+                    record.line, _who(record), detail="fin de fonction passée : aucun compte créé"
+                )
             )
             return
         agent_id, account_id = uuid.uuid4().hex, uuid.uuid4().hex
@@ -428,10 +454,21 @@ class _Plan:
             }
         )
         self.snap.agents[item.numen_key] = KnownAgent(
-            agent_id, item.numen_key, item.fingerprint, record.first_name, record.usage_name,
-            account_id, login, address, AccountState.PROVISIONED.value, None, record.duty_end,
+            agent_id,
+            item.numen_key,
+            item.fingerprint,
+            record.first_name,
+            record.usage_name,
+            account_id,
+            login,
+            address,
+            AccountState.PROVISIONED.value,
+            None,
+            record.duty_end,
         )
-        self.audit.append(AuditEntry(self.now, self.actor, "account.created", login, {"line": record.line}))
+        self.audit.append(
+            AuditEntry(self.now, self.actor, "account.created", login, {"line": record.line})
+        )
         self.report.created.append(ReportLine(record.line, _who(record), login, address))
 
     def _update(self, item: _Prepared, known: KnownAgent) -> None:
@@ -449,20 +486,39 @@ class _Plan:
         elif state is AccountState.DISABLED:
             outcome = transition(state, Event.ENABLE, _state(known.resume_state))
             self._set_state(known, outcome.state, outcome.resume_state, delete_after=None)
-            self.audit.append(AuditEntry(self.now, self.actor, "account.enabled", known.login, {"line": record.line}))
-            self.report.enabled.append(ReportLine(record.line, _who(record), known.login, known.address, "agent de retour"))
+            self.audit.append(
+                AuditEntry(
+                    self.now, self.actor, "account.enabled", known.login, {"line": record.line}
+                )
+            )
+            self.report.enabled.append(
+                ReportLine(record.line, _who(record), known.login, known.address, "agent de retour")
+            )
 
     def _recreate(self, item: _Prepared, known: KnownAgent) -> None:
         record = item.record
         outcome = transition(AccountState.DELETED, Event.RECREATE)
         self.sealed_updates.append(
-            {"id": known.agent_id, "numen_sealed": numen.seal(record.numen, known.agent_id, self.o._keys.numen_seal)}
+            {
+                "id": known.agent_id,
+                "numen_sealed": numen.seal(record.numen, known.agent_id, self.o._keys.numen_seal),
+            }
         )
         for identifier, kind in ((known.login, "login"), (known.address, "address")):
             self._give(identifier, kind, known.numen_key)
         self._set_state(known, outcome.state, None, delete_after=None)
-        self.audit.append(AuditEntry(self.now, self.actor, "account.recreate", known.login, {"line": record.line}))
-        self.report.enabled.append(ReportLine(record.line, _who(record), known.login, known.address, "compte recréé (nouveau courrier à éditer)"))
+        self.audit.append(
+            AuditEntry(self.now, self.actor, "account.recreate", known.login, {"line": record.line})
+        )
+        self.report.enabled.append(
+            ReportLine(
+                record.line,
+                _who(record),
+                known.login,
+                known.address,
+                "compte recréé (nouveau courrier à éditer)",
+            )
+        )
 
     def _apply_changes(self, item: _Prepared, known: KnownAgent) -> None:
         record = item.record
@@ -472,19 +528,37 @@ class _Plan:
             if self._old_value(known, name) != value
         ]
         self.agent_updates.append(
-            {"id": known.agent_id, "identity_key": item.identity_key, "hr_fingerprint": item.fingerprint, "updated_at": self.now, **item.hr}
+            {
+                "id": known.agent_id,
+                "identity_key": item.identity_key,
+                "hr_fingerprint": item.fingerprint,
+                "updated_at": self.now,
+                **item.hr,
+            }
         )
         address = known.address
         if (record.first_name, record.usage_name) != (known.first_name, known.usage_name):
-            wanted = naming.address_local_part(record.first_name, record.usage_name, naming.local_part_limit(self.domain))
+            wanted = naming.address_local_part(
+                record.first_name, record.usage_name, naming.local_part_limit(self.domain)
+            )
             if not known.address.startswith(wanted):
                 address = self._choose_address(record, item.numen_key)
                 self._move_address(known, address)
-        self.audit.append(AuditEntry(self.now, self.actor, "agent.updated", known.login, {"line": record.line, "fields": changed}))
+        self.audit.append(
+            AuditEntry(
+                self.now,
+                self.actor,
+                "agent.updated",
+                known.login,
+                {"line": record.line, "fields": changed},
+            )
+        )
         detail = ", ".join(changed) or "fiche"
         if address != known.address:
             detail += f" ; nouvelle adresse (l'ancienne {known.address} reste un alias)"
-        self.report.updated.append(ReportLine(record.line, _who(record), known.login, address, detail))
+        self.report.updated.append(
+            ReportLine(record.line, _who(record), known.login, address, detail)
+        )
 
     def _old_value(self, known: KnownAgent, name: str) -> Any:
         # Loaded on the first changed row only: a no-change re-import never reads it.
@@ -496,9 +570,13 @@ class _Plan:
         if address in self.snap.aliases:
             self.alias_drops.append(address)
             del self.snap.aliases[address]
-        self.writes["aliases"].append({"address": known.address, "account_id": known.account_id, "created_at": self.now})
+        self.writes["aliases"].append(
+            {"address": known.address, "account_id": known.account_id, "created_at": self.now}
+        )
         self.snap.aliases[known.address] = known.account_id
-        self.account_updates.append({"id": known.account_id, "address": address, "updated_at": self.now})
+        self.account_updates.append(
+            {"id": known.account_id, "address": address, "updated_at": self.now}
+        )
 
     def _disable(self, known: KnownAgent, line: int | None, reason: str) -> None:
         state = AccountState(known.state)
@@ -507,7 +585,9 @@ class _Plan:
         outcome = transition(state, Event.DISABLE, _state(known.resume_state))
         grace = dt.timedelta(days=self.o._settings.identity.deletion_grace_days)
         self._set_state(known, outcome.state, outcome.resume_state, delete_after=self.now + grace)
-        self.audit.append(AuditEntry(self.now, self.actor, "account.disabled", known.login, {"reason": reason}))
+        self.audit.append(
+            AuditEntry(self.now, self.actor, "account.disabled", known.login, {"reason": reason})
+        )
         who = f"{known.first_name} {known.usage_name.upper()}"
         self.report.disabled.append(ReportLine(line, who, known.login, known.address, reason))
 

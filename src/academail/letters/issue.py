@@ -126,7 +126,9 @@ class LetterService:
 
         # argon2 releases the GIL: two threads use both cores of a small node.
         half = (len(records) + 1) // 2
-        parts = await asyncio.gather(off_loop(batch, records[:half]), off_loop(batch, records[half:]))
+        parts = await asyncio.gather(
+            off_loop(batch, records[:half]), off_loop(batch, records[half:])
+        )
         return [item for part in parts for item in part]
 
     def _content(self, item: _Fresh, deadline: dt.date) -> LetterContent:
@@ -171,14 +173,25 @@ class LetterService:
         )
 
     def _commit(
-        self, conn: Connection, fresh: list[_Fresh], now: dt.datetime, deadline: dt.datetime, actor: str
+        self,
+        conn: Connection,
+        fresh: list[_Fresh],
+        now: dt.datetime,
+        deadline: dt.datetime,
+        actor: str,
     ) -> None:
         rows: list[dict[str, Any]] = []
         audit: list[AuditEntry] = []
-        current = {r.account_id: r for r in repo.select_for_letters(
-            conn, departement=None, uai=None, only_new=False,
-            logins=[f.record.login for f in fresh],
-        )}
+        current = {
+            r.account_id: r
+            for r in repo.select_for_letters(
+                conn,
+                departement=None,
+                uai=None,
+                only_new=False,
+                logins=[f.record.login for f in fresh],
+            )
+        }
         for item in fresh:
             record = current.get(item.record.account_id)
             if record is None or record.state != item.record.state:
@@ -201,6 +214,10 @@ class LetterService:
                 }
             )
             action = "letter.issued" if record.letter_count == 0 else "letter.reissued"
-            audit.append(AuditEntry(now, actor, action, record.login, {"deadline": deadline.date().isoformat()}))
+            audit.append(
+                AuditEntry(
+                    now, actor, action, record.login, {"deadline": deadline.date().isoformat()}
+                )
+            )
         repo.update_rows(conn, "accounts", "id", rows)
         audit_repo.append(conn, audit)

@@ -42,7 +42,9 @@ _REDACTED = "[supprimé]"
 def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for name in list(event):
         lowered = name.lower()
-        if lowered in SENSITIVE_KEYS or any(part in lowered for part in ("password", "numen", "token", "secret")):
+        if lowered in SENSITIVE_KEYS or any(
+            part in lowered for part in ("password", "numen", "token", "secret")
+        ):
             event[name] = _REDACTED
     return event
 

@@ -119,6 +119,7 @@ TOWNS: dict[str, tuple[tuple[str, str], ...]] = {
 # Share of the establishments (and so of the staff) per département.
 DEPARTEMENT_WEIGHTS = {"02": 0.28, "60": 0.42, "80": 0.30}
 _UAI_PREFIX = {"02": "002", "60": "060", "80": "080"}
+MAX_ESTABLISHMENTS = 10_000
 
 _ADMINISTRATIONS: tuple[tuple[str, str, str, str, str], ...] = (
     ("0801948", "Rectorat de l'académie d'Amiens", "Amiens", "80000", "rectorat"),
@@ -203,16 +204,17 @@ _PLACES = (
     "Les Peupliers",
     "du Moulin",
 )
-# kind, label, share of the schools, relative staff size
-_SCHOOL_KINDS: tuple[tuple[str, str, float, int], ...] = (
-    ("ecole", "École primaire", 0.38, 1),
-    ("ecole", "École maternelle", 0.16, 1),
-    ("ecole", "École élémentaire", 0.16, 1),
-    ("college", "Collège", 0.18, 5),
-    ("lycee", "Lycée", 0.05, 9),
-    ("lycee", "Lycée polyvalent", 0.02, 9),
-    ("lp", "Lycée professionnel", 0.05, 6),
+# kind, label, share of the schools
+_SCHOOL_KINDS: tuple[tuple[str, str, float], ...] = (
+    ("ecole", "École primaire", 0.38),
+    ("ecole", "École maternelle", 0.16),
+    ("ecole", "École élémentaire", 0.16),
+    ("college", "Collège", 0.18),
+    ("lycee", "Lycée", 0.05),
+    ("lycee", "Lycée polyvalent", 0.02),
+    ("lp", "Lycée professionnel", 0.05),
 )
+# Relative staff size: where a drawn agent is likely to work.
 _SIZE = {"ecole": 1, "college": 5, "lycee": 9, "lp": 6, "rectorat": 60, "dsden": 25}
 
 
@@ -220,12 +222,13 @@ def generate_establishments(count: int, seed: int = 2026) -> tuple[Establishment
     """``count`` establishments (5 at least): the rectorat, the three DSDEN, then schools.
 
     Schools are spread over the three départements; their UAI are valid (prefix
-    002/060/080, check letter computed) and unique. At most 27,000.
+    002/060/080, check letter computed) and unique. At most 10,000 (the académie
+    has about 2,000; each département has 9,000 free numbers here).
     """
     if count < 5:
         raise ValueError("at least 5 establishments: the rectorat, 3 DSDEN and a school")
-    if count > 27_000:
-        raise ValueError("at most 27,000 establishments (9,000 UAI numbers per département)")
+    if count > MAX_ESTABLISHMENTS:
+        raise ValueError(f"at most {MAX_ESTABLISHMENTS:,} establishments")
     rng = _rng("etablissements", seed)
     out = [
         Establishment(digits + uai_check_letter(digits), name, city, postcode, digits[1:3], kind)
@@ -238,7 +241,7 @@ def generate_establishments(count: int, seed: int = 2026) -> tuple[Establishment
     seen_names: set[tuple[str, str]] = set()
     for number in range(count - len(out)):
         # The first schools cover every kind, so small exports have every role.
-        kind, label, _, _ = (
+        kind, label, _ = (
             _SCHOOL_KINDS[(0, 3, 4, 6)[number]]
             if number < 4
             else rng.choices(kinds, weights=kind_weights)[0]
@@ -563,7 +566,7 @@ class _Writer:
         if self.people and self.rng.random() < homonym_rate:
             return self.rng.choice(self.people)
         female = self.rng.random() < 0.71
-        for _ in range(30):  # a new pair; homonyms come only from the line above
+        for _ in range(30):  # a new pair: homonyms come from the branch above only
             first, last = self.first_name(female), self.last_name()
             key = (identifier_part(first), identifier_part(last))
             if key not in self.names:
@@ -662,51 +665,34 @@ class _Writer:
 def _invalid_rows(seed: int, establishments: Sequence[Establishment]) -> list[list[str]]:
     """Four lines the parser refuses, for the demo's refusal report."""
     rng = _rng("refus", seed)
-    school = next((e for e in establishments if e.kind == "college"), establishments[-1])
+    college = next((e for e in establishments if e.kind == "college"), establishments[-1])
     ecole = next((e for e in establishments if e.kind == "ecole"), establishments[-1])
-
-    def line(
-        numen: str,
-        civ: str,
-        last: str,
-        first: str,
-        birth: str,
-        code: str,
-        start: str,
-        where: Establishment,
-    ) -> list[str]:
-        return [
-            numen,
-            civ,
-            last,
-            "",
-            first,
-            birth,
-            code,
-            "",
-            where.uai,
-            where.name,
-            where.city,
-            start,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ]
-
     tail = "".join(rng.choices(_NUMEN_CHARS, k=7))
-    return [
-        line("", "", "Leclercq", "Théo", "12/05/2011", "ELEVE", "01/09/2022", school),
-        line("", "Mme", "Vasseur", "Aurélie", "03/02/1984", "PARENT", "01/09/2023", ecole),
-        line(
-            f"20E19{tail}", "M.", "Dacheux", "Jean-Noël", "17/10/1975", "ENS1D", "01/09/1999", ecole
-        ),
-        line(
-            f"20A05{tail}X", "Mme", "Pruvost", "Séverine", "08/06/1981", "ADM", "31/02/2005", school
-        ),
+    lines = [
+        # a pupil and a parent: ineligible, whatever else the line says
+        ("", "", "Leclercq", "Théo", "12/05/2011", "ELEVE", "01/09/2022", college),
+        ("", "Mme", "Vasseur", "Aurélie", "03/02/1984", "PARENT", "01/09/2023", ecole),
+        # a NUMEN one character short, then an impossible date: malformed
+        (f"20E99{tail}", "M.", "Dacheux", "Jean-Noël", "17/10/1975", "ENS1D", "01/09/1999", ecole),
+        (f"20A05{tail}X", "Mme", "Pruvost", "Séverine", "08/06/1981", "ADM", "31/02/2005", college),
     ]
+    out = []
+    for numen, civility, last, first, birth, code, start, where in lines:
+        values = dict.fromkeys(ALL_COLUMNS, "")
+        values.update(
+            numen=numen,
+            civilite=civility,
+            nom_usage=last,
+            prenom=first,
+            date_naissance=birth,
+            fonction=code,
+            uai=where.uai,
+            etablissement=where.name,
+            commune_etablissement=where.city,
+            date_entree=start,
+        )
+        out.append([values[column] for column in ALL_COLUMNS])
+    return out
 
 
 def generate_export(
@@ -718,14 +704,15 @@ def generate_export(
 ) -> str:
     """An HR export of ``agents`` valid rows (CSV text, header first, ``\\n`` line ends).
 
-    About ``agents / 22`` establishments (5 at least, 27,000 at most); about
+    About ``agents / 22`` establishments (5 at least, 10,000 at most); about
     ``homonym_rate`` of the rows reuse the first and last name of an earlier row.
     """
     if agents < 0:
         raise ValueError("agents must be >= 0")
     if not 0.0 <= homonym_rate < 1.0:
         raise ValueError("homonym_rate must be in [0, 1)")
-    establishments = generate_establishments(min(27_000, max(5, round(agents / 22))), seed)
+    count = min(MAX_ESTABLISHMENTS, max(5, round(agents / 22)))
+    establishments = generate_establishments(count, seed)
     rng = _rng("agents", seed)
     writer = _Writer(rng, _pools(seed), establishments)
     rows = [writer.row(homonym_rate) for _ in range(agents)]

@@ -21,7 +21,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from academail.core.clock import SystemClock
@@ -187,22 +187,29 @@ _NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '\u2019\u02bc\u2018\-\u2010\u2011\u20
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+_MEMO_LENGTH = min(MAX_LENGTHS.values())
+
+
+@dataclass(slots=True)
+class _Memo:
+    """Values of this file already found valid: first names, towns, dates repeat a lot.
+
+    ``texts`` maps a raw value to its cleaned form (no control character, short
+    enough for any column); ``names`` holds cleaned values that passed the name rule.
+    """
+
+    texts: dict[str, str] = field(default_factory=dict)
+    names: set[str] = field(default_factory=set)
+    dates: dict[str, dt.date] = field(default_factory=dict)
+
+
 class _Row:
     """The values of one line by column name, and the errors found so far."""
 
-    __slots__ = ("control", "dates", "errors", "names", "values")
+    __slots__ = ("control", "errors", "memo", "values")
 
-    def __init__(
-        self,
-        values: list[str],
-        index: Sequence[tuple[str, int]],
-        names: set[str],
-        dates: dict[str, dt.date],
-    ) -> None:
-        # ``names`` and ``dates`` remember the values already found valid in this
-        # file: first names, towns and dates repeat a lot.
-        self.names = names
-        self.dates = dates
+    def __init__(self, values: list[str], index: Sequence[tuple[str, int]], memo: _Memo) -> None:
+        self.memo = memo
         width = len(values)
         self.values = {column: values[pos].strip() for column, pos in index if pos < width}
         self.errors: list[str] = []
@@ -222,20 +229,29 @@ class _Row:
         return value
 
     def text(self, column: str, *, required: bool = False) -> str:
-        value = self.required(column) if required else self.get(column)
-        if not value:
+        raw = self.values.get(column, "")
+        if not raw:
+            if required:
+                self.fail(column, "valeur obligatoire absente")
             return ""
-        if self.control and _CONTROL.search(value):
+        value = self.memo.texts.get(raw)
+        if value is not None:
+            return value
+        clean = True
+        if self.control and _CONTROL.search(raw):
             self.fail(column, "caractère de contrôle interdit (tabulation, saut de ligne…)")
-        value = " ".join(value.split())
+            clean = False
+        value = " ".join(raw.split())
         limit = MAX_LENGTHS.get(column)
         if limit is not None and len(value) > limit:
             self.fail(column, f"trop long ({len(value)} caractères, {limit} au plus)")
+        elif clean and len(value) <= _MEMO_LENGTH:
+            self.memo.texts[raw] = value
         return value
 
     def name(self, column: str, *, required: bool = True) -> str:
         value = self.text(column, required=required)
-        if not value or value in self.names:
+        if not value or value in self.memo.names:
             return value
         if _NAME.fullmatch(value) is None:
             self.fail(
@@ -244,18 +260,18 @@ class _Row:
                 "apostrophes et points seulement)",
             )
         else:
-            self.names.add(value)
+            self.memo.names.add(value)
         return value
 
     def date(self, column: str, *, required: bool = True, echo: bool = True) -> dt.date | None:
         value = self.required(column) if required else self.get(column)
         if not value:
             return None
-        known = self.dates.get(value)
+        known = self.memo.dates.get(value)
         if known is not None:
             return known
         try:
-            known = self.dates[value] = parse_date(value, echo=echo)
+            known = self.memo.dates[value] = parse_date(value, echo=echo)
         except FieldError as exc:
             self.fail(column, exc.reason)
         return known
@@ -273,11 +289,10 @@ class _Parser:
         self.seen_numen: dict[str, int] = {}
         self.uai_cache: dict[str, str | FieldError] = {}
         self.role_cache: dict[str, Role | str] = {}
-        self.names: set[str] = set()
-        self.dates: dict[str, dt.date] = {}
+        self.memo = _Memo()
 
     def row(self, values: list[str], line: int, columns: int) -> HrRecord | Refusal:
-        row = _Row(values, self.index, self.names, self.dates)
+        row = _Row(values, self.index, self.memo)
         if len(values) != columns:
             return Refusal(
                 line,
