@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import os
 import shutil
 import subprocess
 from datetime import date
@@ -263,8 +264,9 @@ ZBARIMG = shutil.which("zbarimg")
 PDFTOPPM = shutil.which("pdftoppm")
 
 
+# scripts/test installs both; under CI=true a missing tool fails instead of skipping.
 @pytest.mark.skipif(
-    ZBARIMG is None or PDFTOPPM is None,
+    (ZBARIMG is None or PDFTOPPM is None) and os.environ.get("CI", "").lower() != "true",
     reason="platform condition: zbarimg (zbar-tools) or pdftoppm (poppler-utils) not installed",
 )
 def test_printed_qr_codes_scan_to_the_activation_urls(pdf: bytes, tmp_path: Path) -> None:
