@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import typer
@@ -29,6 +31,14 @@ def demo_data(
     text = generate_export(agents, seed=seed, include_invalid=with_invalid)
     out.write_text(text, encoding="utf-8")
     OUT.print(f"{agents} agents écrits dans {out}")
+
+
+def _command() -> str:
+    """How to call academail again: by name if it is on the PATH, else by its path."""
+    found = shutil.which("academail")
+    if found and Path(found).resolve() == Path(sys.argv[0]).resolve():
+        return "academail"
+    return str(Path(sys.argv[0]).resolve()) if sys.argv[0].endswith("academail") else "academail"
 
 
 def demo(
@@ -64,10 +74,11 @@ def demo(
         OUT.print(f"  Courriers d'identifiants ({issued.count} pages) : {letters}")
     elif letters.exists():
         OUT.print(f"  Courriers déjà édités : {letters}")
+    command = _command()
     OUT.print("  Essayez :")
     for login in sample[:3] or ["<identifiant>"]:
-        OUT.print(f"    academail --data-dir {settings.data_dir} account show {login}")
-    OUT.print(f"    academail --data-dir {settings.data_dir} staff import {export} --dry-run")
+        OUT.print(f"    {command} --data-dir {settings.data_dir} account show {login}")
+    OUT.print(f"    {command} --data-dir {settings.data_dir} staff import {export} --dry-run")
     OUT.print(
         "  Le portail web, la messagerie (IMAP/SMTP) et le webmail arrivent avec les "
         "prochaines étapes ; les identifiants et mots de passe provisoires des courriers "
