@@ -18,6 +18,21 @@ from academail.store.types import UtcDateTime
 
 __all__ = [
     "accounts",
+    "app_passwords",
+    "auth_devices",
+    "captcha_challenges",
+    "cas_services",
+    "cas_tickets",
+    "credentials",
+    "oidc_clients",
+    "oidc_codes",
+    "oidc_tokens",
+    "one_time_tokens",
+    "outbox",
+    "password_history",
+    "rate_counters",
+    "recovery_codes",
+    "web_sessions",
     "agents",
     "aliases",
     "audit_log",
@@ -151,4 +166,215 @@ import_runs = sa.Table(
     sa.Column("full_export", sa.Boolean(), nullable=False),
     sa.Column("applied", sa.Boolean(), nullable=False),
     sa.Column("counts", sa.JSON(), nullable=False),
+)
+
+
+# --- Authentication and the portal (issue 3) ------------------------------------------
+
+# Per-account credential state beside `accounts` (kept apart so that the directory
+# import never touches it). `generation` grows at every password change: caches of
+# verified credentials and sessions compare it to know they are stale.
+credentials = sa.Table(
+    "credentials",
+    metadata,
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("generation", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("password_changed_at", UtcDateTime(), nullable=True),
+    sa.Column("failed_count", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("last_failure_at", UtcDateTime(), nullable=True),
+    sa.Column("recent_failed_secrets", sa.JSON(), nullable=False),
+    sa.Column("otp_secret_sealed", sa.LargeBinary(), nullable=True),
+    sa.Column("otp_enabled_at", UtcDateTime(), nullable=True),
+    sa.Column("otp_last_step", sa.BigInteger(), nullable=True),
+    sa.Column("recovery_email", sa.String(254), nullable=True),
+    sa.Column("recovery_email_verified_at", UtcDateTime(), nullable=True),
+    sa.Column("recovery_mobile", sa.String(20), nullable=True),
+    sa.Column("recovery_mobile_verified_at", UtcDateTime(), nullable=True),
+    sa.Column("expiry_warned_at", UtcDateTime(), nullable=True),
+)
+
+password_history = sa.Table(
+    "password_history",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+recovery_codes = sa.Table(
+    "recovery_codes",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("used_at", UtcDateTime(), nullable=True),
+)
+
+app_passwords = sa.Table(
+    "app_passwords",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("last_used_at", UtcDateTime(), nullable=True),
+    sa.Column("last_ip", sa.String(64), nullable=True),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+)
+
+# Server-side web sessions: the cookie carries a random id, the table its HMAC.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=True, index=True),
+    sa.Column("generation", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("last_seen_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False, index=True),
+    sa.Column("ip", sa.String(64), nullable=False, server_default=""),
+    sa.Column("user_agent", sa.String(300), nullable=False, server_default=""),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("data", sa.JSON(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+)
+
+# Where sign-ins come from: one row per (account, protocol, client). The page of the
+# agent names the device that keeps failing (the stale phone after a password change).
+auth_devices = sa.Table(
+    "auth_devices",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("protocol", sa.String(10), nullable=False),
+    sa.Column("client", sa.String(300), nullable=False),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("first_seen_at", UtcDateTime(), nullable=False),
+    sa.Column("last_success_at", UtcDateTime(), nullable=True),
+    sa.Column("last_failure_at", UtcDateTime(), nullable=True),
+    sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
+)
+
+# Single-use secrets sent to agents: reset links, confirmation codes, "it wasn't me".
+one_time_tokens = sa.Table(
+    "one_time_tokens",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("used_at", UtcDateTime(), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("data", sa.JSON(), nullable=False),
+)
+
+captcha_challenges = sa.Table(
+    "captcha_challenges",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("answer", sa.String(12), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False, index=True),
+    sa.Column("used_at", UtcDateTime(), nullable=True),
+)
+
+# Counters of fixed windows shared by every node (rate limits by IP, by NUMEN key…).
+rate_counters = sa.Table(
+    "rate_counters",
+    metadata,
+    sa.Column("key", sa.String(160), primary_key=True),
+    sa.Column("window_start", UtcDateTime(), nullable=False),
+    sa.Column("count", sa.Integer(), nullable=False),
+)
+
+# Notifications (mail and SMS) kept for delivery and, in demo mode, for reading.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(10), nullable=False),
+    sa.Column("recipient", sa.String(254), nullable=False, index=True),
+    sa.Column("subject", sa.String(300), nullable=False, server_default=""),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("sent_at", UtcDateTime(), nullable=True),
+    sa.Column("error", sa.String(300), nullable=True),
+)
+
+oidc_clients = sa.Table(
+    "oidc_clients",
+    metadata,
+    sa.Column("client_id", sa.String(80), primary_key=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=True),
+    sa.Column("redirect_uris", sa.JSON(), nullable=False),
+    sa.Column("post_logout_redirect_uris", sa.JSON(), nullable=False),
+    sa.Column("backchannel_logout_uri", sa.String(500), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+oidc_codes = sa.Table(
+    "oidc_codes",
+    metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("client_id", sa.String(80), nullable=False),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("session_hash", sa.String(64), nullable=False),
+    sa.Column("redirect_uri", sa.String(500), nullable=False),
+    sa.Column("scope", sa.String(300), nullable=False),
+    sa.Column("nonce", sa.String(200), nullable=True),
+    sa.Column("code_challenge", sa.String(128), nullable=False),
+    sa.Column("code_challenge_method", sa.String(10), nullable=False),
+    sa.Column("auth_time", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("used_at", UtcDateTime(), nullable=True),
+)
+
+oidc_tokens = sa.Table(
+    "oidc_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("client_id", sa.String(80), nullable=False),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("session_hash", sa.String(64), nullable=False, index=True),
+    sa.Column("scope", sa.String(300), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+)
+
+cas_services = sa.Table(
+    "cas_services",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("service_url", sa.String(500), nullable=False, unique=True),
+    sa.Column("logout_url", sa.String(500), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+cas_tickets = sa.Table(
+    "cas_tickets",
+    metadata,
+    sa.Column("ticket", sa.String(80), primary_key=True),
+    sa.Column("service_url", sa.String(500), nullable=False),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("session_hash", sa.String(64), nullable=False, index=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("used_at", UtcDateTime(), nullable=True),
 )
