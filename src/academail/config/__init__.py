@@ -5,6 +5,9 @@ from academail.config.load import env_name, load_settings, validate
 from academail.config.schema import (
     AcademieSettings,
     Argon2Profile,
+    AuthSettings,
+    NotifySettings,
+    WebSettings,
     Departement,
     IdentitySettings,
     ImportSettings,
@@ -17,6 +20,9 @@ from academail.config.schema import (
 __all__ = [
     "AcademieSettings",
     "Argon2Profile",
+    "AuthSettings",
+    "NotifySettings",
+    "WebSettings",
     "Departement",
     "IdentitySettings",
     "ImportSettings",

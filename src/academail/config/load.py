@@ -154,6 +154,21 @@ def validate(settings: Settings) -> None:
         missing = {"code", "name", "dsden", "phone", "email"} - set(entry)
         if missing:
             raise InvalidInput(f"academie.departements : champs manquants {sorted(missing)}")
+    auth = settings.auth
+    if auth.password_profile not in {"academie", "anssi"}:
+        raise InvalidInput("auth.password_profile : academie ou anssi")
+    for name in (
+        "lockout_threshold",
+        "ip_failure_limit",
+        "ip_window_minutes",
+        "session_idle_minutes",
+    ):
+        if getattr(auth, name) <= 0:
+            raise InvalidInput(f"auth.{name} : doit être positif")
+    if settings.notify.sms_driver not in {"outbox", "http"}:
+        raise InvalidInput("notify.sms_driver : outbox ou http")
+    if settings.notify.sms_driver == "http" and not settings.notify.sms_http_url:
+        raise InvalidInput("notify.sms_http_url : obligatoire avec le pilote http")
     if settings.logging.level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise InvalidInput("logging.level : DEBUG, INFO, WARNING ou ERROR")
     url = settings.store.url

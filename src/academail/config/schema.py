@@ -20,6 +20,9 @@ from typing import Any
 __all__ = [
     "AcademieSettings",
     "Argon2Profile",
+    "AuthSettings",
+    "NotifySettings",
+    "WebSettings",
     "Departement",
     "IdentitySettings",
     "ImportSettings",
@@ -169,6 +172,75 @@ class IdentitySettings:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    lockout_threshold: int = _setting(
+        5, "Failed sign-ins (distinct wrong passwords) that lock the account."
+    )
+    ip_failure_limit: int = _setting(
+        30, "Failed sign-ins from one IP address in the window before it is throttled."
+    )
+    ip_window_minutes: int = _setting(15, "Window of the per-IP failure counter.")
+    password_profile: str = _setting(
+        "academie",
+        "Password policy: academie (12+ chars, 3 classes, 180-day expiry) or anssi "
+        "(length and strength, no forced rotation). See the administrator's guide.",
+    )
+    password_expiry_days: int = _setting(
+        180, "Days before a chosen password expires with the academie profile (0: never)."
+    )
+    password_warning_days: int = _setting(15, "Warnings (banner, e-mail) start this early.")
+    password_history: int = _setting(5, "Recent passwords that may not be chosen again.")
+    otp_required_roles: list[str] = _setting(
+        ["DIR_ECOLE", "PERDIR", "IEN", "IA_IPR"],
+        "Roles (HR codes) that must enrol a TOTP second factor at their next sign-in.",
+    )
+    admin_logins: list[str] = _setting(
+        [], "Logins of platform administrators (OTP mandatory, outbox and console)."
+    )
+    credentials_cache_minutes: int = _setting(
+        15, "How long a verified protocol password is trusted without argon2."
+    )
+    session_idle_minutes: int = _setting(30, "Web session idle timeout.")
+    session_absolute_hours: int = _setting(12, "Web session absolute lifetime.")
+    reset_link_minutes: int = _setting(30, "Validity of a forgotten-password link.")
+    confirmation_code_minutes: int = _setting(15, "Validity of a code sent by e-mail or SMS.")
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    email_driver: str = _setting(
+        "outbox", "outbox: stored and readable by administrators (demo); later smtp."
+    )
+    sms_driver: str = _setting("outbox", "outbox or http (a gateway taking a JSON POST).")
+    sms_http_url: str = _setting("", "URL of the SMS gateway for the http driver.")
+    sms_http_token: str = _setting("", "Bearer token of the SMS gateway (keep it secret).")
+    sender: str = _setting(
+        "Messagerie académique <ne-pas-repondre@ac-amiens.fr>", "From: of notifications."
+    )
+    support_alert_address: str = _setting(
+        "assistance@ac-amiens.fr", 'Where alerts for support go ("it wasn\'t me").'
+    )
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = _setting("127.0.0.1", "Address the web server listens on.")
+    port: int = _setting(8443, "Port of the web server (HTTPS).")
+    public_url: str = _setting("", "Public base URL of the portal (default: academie.portal_url).")
+    tls_cert: str = _setting(
+        "", "PEM certificate chain; empty: the self-signed one made by init in the data dir."
+    )
+    tls_key: str = _setting("", "PEM private key for tls_cert.")
+    allowed_hosts: list[str] = _setting(
+        ["*"], "Host headers accepted (trusted host check); * accepts any."
+    )
+    demo: bool = _setting(False, "Demo mode: the outbox is readable by administrators.")
+    imap_host: str = _setting("imap.ac-amiens.fr", "IMAP host shown in mail settings.")
+    smtp_host: str = _setting("smtp.ac-amiens.fr", "SMTP submission host shown in mail settings.")
+    pop_host: str = _setting("pop.ac-amiens.fr", "POP3 host shown in mail settings.")
+
+
+@dataclass(frozen=True)
 class ImportSettings:
     dialect: str = _setting("academail_csv", "HR export format (plugin name).")
     apply_valid_rows: bool = _setting(
@@ -203,6 +275,9 @@ class Settings:
     academie: AcademieSettings = field(default_factory=AcademieSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    web: WebSettings = field(default_factory=WebSettings)
     hr_import: ImportSettings = field(default_factory=ImportSettings)
     letters: LettersSettings = field(default_factory=LettersSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)

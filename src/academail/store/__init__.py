@@ -2,7 +2,7 @@
 
 from academail.store.engine import Connection, PostgresStore, SqliteStore, Store, open_store
 from academail.store.migrate import current_revision, head_revision, upgrade
-from academail.store.repos import audit, directory
+from academail.store.repos import audit, credentials, directory, outbox, tokens
 from academail.store.repos.audit import AuditEntry
 from academail.store.repos.directory import AccountRecord, DirectorySnapshot, KnownAgent
 
@@ -16,6 +16,9 @@ __all__ = [
     "SqliteStore",
     "Store",
     "audit",
+    "credentials",
+    "outbox",
+    "tokens",
     "current_revision",
     "directory",
     "head_revision",

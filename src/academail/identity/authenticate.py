@@ -1,0 +1,498 @@
+"""THE sign-in path: every door (portal, webmail, IMAP, SMTP, POP3, SSO) calls
+:meth:`Authenticator.authenticate`; no other code decides whether a secret is right.
+
+Security posture: talks to untrusted input before authentication. What it enforces,
+in order:
+
+1. **Per-IP throttle** (:mod:`.throttle`) before any lookup or argon2 work.
+2. **Lookup** by login, address or alias (case and blanks ignored). An unknown
+   identifier, or an account that may not sign in (locked, suspended, disabled,
+   deleted), still pays one argon2 verification against a dummy hash, so the answer
+   and its timing are the same as for a wrong password (non-enumeration).
+3. **Secrets**: the chosen password (argon2id, off the loop); for an account not yet
+   activated, the temporary password of its letter (→ activation, portal only); for
+   protocol doors of an agent with OTP, only an *application password* (a random
+   secret checked with a keyed HMAC: fast, and safe because it has ~100 bits).
+4. **Lockout**: ``lockout_threshold`` (5) *distinct* wrong secrets lock the account
+   for ``lockout_minutes`` (30). A phone retrying the same old password after a
+   password change sends the same wrong secret again and again: it counts once (we
+   keep the HMACs of the last wrong secrets), otherwise one stale device would lock
+   its owner out within seconds, all day long. The agent is told by e-mail with an
+   "it wasn't me" link, and the device that fails is recorded for their account page.
+5. **Verified-credentials cache** for protocol doors: a password verified once is
+   trusted for ``credentials_cache_minutes`` at the same credential *generation*, so
+   phones that reconnect all day do not pay argon2 each time; changing the password
+   bumps the generation and the cache entry no longer matches.
+6. **Audit**: every failure, lockout and web sign-in is audited; protocol successes
+   are recorded per device (first use audited) rather than one audit row per IMAP
+   reconnection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any, final
+
+from academail.config import Settings
+from academail.core.clock import Clock
+from academail.core.keys import Keys
+from academail.core.secretbox import derive_key, keyed_hash, open_sealed
+from academail.identity import messages, otp
+from academail.identity.lifecycle import AccountState, Event, transition
+from academail.identity.naming import normalise_identifier
+from academail.identity.passwords import HashCost, hash_off_loop, verify_off_loop
+from academail.identity.throttle import IpThrottle
+from academail.notify import Notifier
+from academail.store import AuditEntry, Connection, Store
+from academail.store import audit as audit_repo
+from academail.store import credentials as cred_repo
+from academail.store import directory as directory_repo
+from academail.store import tokens as token_repo
+from academail.store.repos.credentials import AuthRecord
+
+__all__ = ["AuthContext", "AuthResult", "Authenticator", "Door", "Outcome", "device_id"]
+
+
+class Door(enum.Enum):
+    PORTAL = "portal"
+    WEBMAIL = "webmail"
+    SSO = "sso"
+    IMAP = "imap"
+    SMTP = "smtp"
+    POP3 = "pop3"
+    MANAGESIEVE = "sieve"
+
+    @property
+    def is_protocol(self) -> bool:
+        return self in _PROTOCOL_DOORS
+
+
+_PROTOCOL_DOORS = frozenset({Door.IMAP, Door.SMTP, Door.POP3, Door.MANAGESIEVE})
+
+
+class Outcome(enum.Enum):
+    OK = "ok"
+    NEED_OTP = "need_otp"  # password right; the portal asks the TOTP code next
+    MUST_ACTIVATE = "must_activate"  # temporary password of a letter: activation flow
+    TEMP_EXPIRED = "temp_expired"  # right temporary password, past its deadline
+    PASSWORD_EXPIRED = "password_expired"  # right password, past the policy's expiry
+    FAILED = "failed"
+    THROTTLED = "throttled"
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    door: Door
+    remote_ip: str
+    client: str = ""  # IMAP ID, user agent…: names the device on the account page
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    outcome: Outcome
+    account_id: str | None = None
+    login: str | None = None
+    message: str = ""
+    via_app_password: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+def device_id(account_id: str, door: Door, client: str) -> str:
+    text = f"{account_id}|{door.value}|{client[:300]}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_FAILED = AuthResult(Outcome.FAILED, message=messages.LOGIN_FAILED)
+_CAN_SIGN_IN = {AccountState.LETTER_ISSUED, AccountState.ACTIVE}
+_DEVICE_TOUCH = dt.timedelta(minutes=5)
+_RECENT_SECRETS = 5
+
+
+@dataclass
+class _Cached:
+    generation: int
+    mac: str
+    verified_at: dt.datetime
+
+
+class Authenticator:
+    """Decides sign-ins. One instance per process (it holds the caches)."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        keys: Keys,
+        settings: Settings,
+        notifier: Notifier,
+        password_cost: HashCost,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._settings = settings
+        self._notifier = notifier
+        self._cost = password_cost
+        self._mac_key = derive_key(keys.tokens, "failed-secrets")
+        self.app_password_key = derive_key(keys.tokens, "app-passwords")
+        self.otp_key = derive_key(keys.tokens, "otp-seeds")
+        auth = settings.auth
+        self._throttle = IpThrottle(
+            clock, auth.ip_failure_limit, dt.timedelta(minutes=auth.ip_window_minutes)
+        )
+        self._cache: dict[str, _Cached] = {}
+        self._touched: dict[str, dt.datetime] = {}
+        self._dummy_hash: str | None = None
+
+    # -- the one entry point -------------------------------------------------------------
+    @final
+    async def authenticate(self, identifier: str, secret: str, ctx: AuthContext) -> AuthResult:
+        """Checks ``secret`` for ``identifier`` coming through ``ctx.door``."""
+        if self._throttle.blocked(ctx.remote_ip):
+            return AuthResult(Outcome.THROTTLED, message=messages.THROTTLED)
+        key = normalise_identifier(identifier)
+        record = await self._store.run(lambda c: cred_repo.load_for_auth(c, key)) if key else None
+        now = self._clock.now()
+        if record is None or self._blocked(record, now):
+            await self._dummy_verify(secret)
+            await self._failed(record, secret, ctx, now, counted=False)
+            return _FAILED
+        result = await self._check(record, secret, ctx, now)
+        if result.outcome is Outcome.FAILED:
+            await self._failed(record, secret, ctx, now, counted=True)
+            return _FAILED
+        await self._succeeded(record, ctx, now, result)
+        return result
+
+    def invalidate(self, account_id: str) -> None:
+        """Forgets a cached verification (password changed, account locked…)."""
+        self._cache.pop(account_id, None)
+
+    # -- checks ----------------------------------------------------------------------------
+    def _blocked(self, record: AuthRecord, now: dt.datetime) -> bool:
+        state = AccountState(record.state)
+        if state is AccountState.LOCKED:
+            return record.locked_until is None or record.locked_until > now
+        return state not in _CAN_SIGN_IN
+
+    async def _check(
+        self, record: AuthRecord, secret: str, ctx: AuthContext, now: dt.datetime
+    ) -> AuthResult:
+        base = AuthResult(Outcome.OK, record.account_id, record.login)
+        if ctx.door.is_protocol:
+            return await self._check_protocol(record, secret, ctx, now, base)
+        if record.password_hash and await verify_off_loop(record.password_hash, secret):
+            if self._password_expired(record, now):
+                return _with(base, Outcome.PASSWORD_EXPIRED)
+            return _with(base, Outcome.NEED_OTP) if record.has_otp else base
+        if record.temp_password_hash and await verify_off_loop(record.temp_password_hash, secret):
+            expired = (
+                record.temp_password_expires_at is None or record.temp_password_expires_at <= now
+            )
+            return _with(base, Outcome.TEMP_EXPIRED if expired else Outcome.MUST_ACTIVATE)
+        return _FAILED
+
+    async def _check_protocol(
+        self, record: AuthRecord, secret: str, ctx: AuthContext, now: dt.datetime, base: AuthResult
+    ) -> AuthResult:
+        if await self._app_password(record, secret, ctx, now):
+            return AuthResult(Outcome.OK, record.account_id, record.login, via_app_password=True)
+        if record.has_otp or not record.password_hash:
+            return _FAILED  # with OTP, clients use application passwords only
+        mac = keyed_hash(self._mac_key, f"{record.account_id}|{secret}")
+        cached = self._cache.get(record.account_id)
+        ttl = dt.timedelta(minutes=self._settings.auth.credentials_cache_minutes)
+        if cached and cached.generation == record.generation and now - cached.verified_at < ttl:
+            if hmac.compare_digest(cached.mac, mac):
+                return (
+                    base
+                    if not self._password_expired(record, now)
+                    else _with(base, Outcome.PASSWORD_EXPIRED)
+                )
+        if not await verify_off_loop(record.password_hash, secret):
+            return _FAILED
+        self._cache[record.account_id] = _Cached(record.generation, mac, now)
+        return (
+            base
+            if not self._password_expired(record, now)
+            else _with(base, Outcome.PASSWORD_EXPIRED)
+        )
+
+    async def _app_password(
+        self, record: AuthRecord, secret: str, ctx: AuthContext, now: dt.datetime
+    ) -> bool:
+        compact = "".join(secret.split()).lower()
+        if len(compact) < 16:
+            return False
+        digest = keyed_hash(self.app_password_key, compact)
+        found = await self._store.run(lambda c: cred_repo.app_password_by_hash(c, digest))
+        if found is None or found.account_id != record.account_id or found.revoked_at is not None:
+            return False
+
+        if found.last_used_at is None or now - found.last_used_at > _DEVICE_TOUCH:
+            await self._store.run(
+                lambda c: cred_repo.touch_app_password(c, found.id, now, ctx.remote_ip)
+            )
+        return True
+
+    def _password_expired(self, record: AuthRecord, now: dt.datetime) -> bool:
+        auth = self._settings.auth
+        if auth.password_profile == "anssi" or auth.password_expiry_days <= 0:
+            return False
+        changed = record.password_changed_at
+        return changed is not None and now - changed >= dt.timedelta(days=auth.password_expiry_days)
+
+    async def _dummy_verify(self, secret: str) -> None:
+        if self._dummy_hash is None:
+            self._dummy_hash = await hash_off_loop(secrets.token_urlsafe(16), self._cost)
+        await verify_off_loop(self._dummy_hash, secret)
+
+    # -- outcomes --------------------------------------------------------------------------
+    async def _failed(
+        self,
+        record: AuthRecord | None,
+        secret: str,
+        ctx: AuthContext,
+        now: dt.datetime,
+        *,
+        counted: bool,
+    ) -> None:
+        if self._throttle.failure(ctx.remote_ip):
+            entry = AuditEntry(
+                now, f"ip:{ctx.remote_ip}", "auth.ip_throttled", "", {"door": ctx.door.value}
+            )
+            await self._store.run(lambda c: audit_repo.append(c, [entry]))
+        if record is None:
+            entry = AuditEntry(
+                now, f"ip:{ctx.remote_ip}", "auth.failure", "?", {"door": ctx.door.value}
+            )
+            await self._store.run(lambda c: audit_repo.append(c, [entry]))
+            return
+        self.invalidate(record.account_id)
+        mac = keyed_hash(self._mac_key, f"{record.account_id}|{secret}")
+        locked = await self._store.run(
+            lambda c: self._count_failure(c, record, mac, ctx, now, counted)
+        )
+        if locked:
+            await self._notify_lockout(record, ctx, now)
+
+    def _count_failure(
+        self,
+        conn: Connection,
+        record: AuthRecord,
+        mac: str,
+        ctx: AuthContext,
+        now: dt.datetime,
+        counted: bool,
+    ) -> bool:
+        device = device_id(record.account_id, ctx.door, ctx.client)
+        cred_repo.touch_device(
+            conn, device, record.account_id, ctx.door.value, ctx.client, ctx.remote_ip, now, False
+        )
+        repeated = mac in record.recent_failed_secrets
+        details: dict[str, Any] = {
+            "door": ctx.door.value,
+            "ip": ctx.remote_ip,
+            "repeated": repeated,
+        }
+        audit_repo.append(
+            conn, [AuditEntry(now, f"ip:{ctx.remote_ip}", "auth.failure", record.login, details)]
+        )
+        if not counted or repeated:
+            return False
+        count = record.failed_count + 1
+        recent = [*record.recent_failed_secrets, mac][-_RECENT_SECRETS:]
+        threshold = self._settings.auth.lockout_threshold
+        if count < threshold:
+            cred_repo.update(
+                conn,
+                record.account_id,
+                failed_count=count,
+                last_failure_at=now,
+                recent_failed_secrets=recent,
+            )
+            return False
+        state = AccountState(record.state)
+        if state is AccountState.LOCKED:  # an expired lock: the account resumes first
+            state = AccountState(record.resume_state or AccountState.ACTIVE.value)
+        outcome = transition(state, Event.LOCK)
+        until = now + dt.timedelta(minutes=self._settings.identity.lockout_minutes)
+        directory_repo.update_rows(
+            conn,
+            "accounts",
+            "id",
+            [
+                {
+                    "id": record.account_id,
+                    "state": outcome.state.value,
+                    "resume_state": outcome.resume_state.value if outcome.resume_state else None,
+                    "locked_until": until,
+                    "state_changed_at": now,
+                    "updated_at": now,
+                }
+            ],
+        )
+        cred_repo.update(
+            conn,
+            record.account_id,
+            failed_count=0,
+            last_failure_at=now,
+            recent_failed_secrets=recent,
+        )
+        audit_repo.append(
+            conn,
+            [
+                AuditEntry(
+                    now,
+                    "system",
+                    "auth.lockout",
+                    record.login,
+                    {"until": until.isoformat(), "door": ctx.door.value, "ip": ctx.remote_ip},
+                )
+            ],
+        )
+        return True
+
+    async def _succeeded(
+        self, record: AuthRecord, ctx: AuthContext, now: dt.datetime, result: AuthResult
+    ) -> None:
+        device = device_id(record.account_id, ctx.door, ctx.client)
+        last = self._touched.get(device)
+        needs_write = (
+            not ctx.door.is_protocol
+            or record.failed_count
+            or record.recent_failed_secrets
+            or AccountState(record.state) is AccountState.LOCKED
+            or last is None
+            or now - last > _DEVICE_TOUCH
+        )
+        if not needs_write:
+            return
+        self._touched[device] = now
+
+        def work(conn: Connection) -> None:
+            first_time = not any(
+                d.id == device for d in cred_repo.devices_of(conn, record.account_id)
+            )
+            cred_repo.touch_device(
+                conn,
+                device,
+                record.account_id,
+                ctx.door.value,
+                ctx.client,
+                ctx.remote_ip,
+                now,
+                True,
+            )
+            if AccountState(record.state) is AccountState.LOCKED:  # the lock is over
+                back = record.resume_state or AccountState.ACTIVE.value
+                directory_repo.update_rows(
+                    conn,
+                    "accounts",
+                    "id",
+                    [
+                        {
+                            "id": record.account_id,
+                            "state": back,
+                            "resume_state": None,
+                            "locked_until": None,
+                            "state_changed_at": now,
+                            "updated_at": now,
+                        }
+                    ],
+                )
+            if record.failed_count or record.recent_failed_secrets:
+                cred_repo.update(conn, record.account_id, failed_count=0, recent_failed_secrets=[])
+            if not ctx.door.is_protocol or first_time:
+                details = {
+                    "door": ctx.door.value,
+                    "ip": ctx.remote_ip,
+                    "outcome": result.outcome.value,
+                }
+                audit_repo.append(
+                    conn, [AuditEntry(now, record.login, "auth.success", record.login, details)]
+                )
+
+        await self._store.run(work)
+
+    async def _notify_lockout(self, record: AuthRecord, ctx: AuthContext, now: dt.datetime) -> None:
+        token = secrets.token_urlsafe(32)
+        expires = now + dt.timedelta(days=7)
+
+        def work(conn: Connection) -> None:
+            token_repo.add(
+                conn,
+                hashlib.sha256(token.encode()).hexdigest(),
+                "not_me",
+                record.account_id,
+                now,
+                expires,
+            )
+
+        await self._store.run(work)
+        portal = (self._settings.web.public_url or self._settings.academie.portal_url).rstrip("/")
+        minutes = self._settings.identity.lockout_minutes
+        body = (
+            f"Bonjour {record.first_name},\n\n"
+            f"Après plusieurs mots de passe erronés, votre compte {record.login} est verrouillé "
+            f"pendant {minutes} minutes.\n\n"
+            f"Dernière tentative : {ctx.door.value}, depuis {ctx.remote_ip}"
+            + (f" ({ctx.client[:80]})" if ctx.client else "")
+            + ".\nSi c'est un appareil à vous (un téléphone qui garde votre ancien mot de passe), "
+            "mettez-le à jour : votre espace « Mon compte » le signale.\n\n"
+            f"Ce n'était pas vous ? Suspendez votre compte et prévenez l'assistance :\n"
+            f"{portal}/pas-moi?jeton={token}\n\n"
+            "L'académie ne vous demandera jamais votre mot de passe.\n"
+        )
+        recipients = [record.address]
+        if record.recovery_email and record.recovery_email_verified_at:
+            recipients.append(record.recovery_email)
+        await self._notifier.email(recipients, "Votre compte de messagerie est verrouillé", body)
+
+    # -- second factor ---------------------------------------------------------------------
+    async def verify_second_factor(self, account_id: str, code: str, ctx: AuthContext) -> bool:
+        """A TOTP code (never twice) or an unused recovery code; failures count like passwords."""
+        now = self._clock.now()
+        record = await self._store.run(lambda c: cred_repo.load_for_auth(c, account_id=account_id))
+        if record is None or not record.has_otp or record.otp_secret_sealed is None:
+            return False
+        seed = open_sealed(record.otp_secret_sealed, record.account_id, self.otp_key).decode(
+            "ascii"
+        )
+        step = otp.verify_totp(seed, code, now, record.otp_last_step)
+        if step is not None:
+            await self._store.run(lambda c: cred_repo.update(c, account_id, otp_last_step=step))
+            return True
+        if await self._store.run(lambda c: self._use_recovery_code(c, account_id, code, now)):
+            return True
+        await self._failed(record, f"otp:{code}", ctx, now, counted=True)
+        return False
+
+    def _use_recovery_code(
+        self, conn: Connection, account_id: str, code: str, now: dt.datetime
+    ) -> bool:
+        stored = cred_repo.recovery_code_hashes(conn, account_id)
+        index = otp.match_recovery_code(code, [h for _, h in stored], self.otp_key)
+        if index is None:
+            return False
+        row_id = stored[index][0]
+        conn.execute(
+            recovery_codes.update().where(recovery_codes.c.id == row_id).values(used_at=now)
+        )
+        audit_repo.append(
+            conn, [AuditEntry(now, "agent", "auth.recovery_code_used", account_id, {})]
+        )
+        return True
+
+
+def _with(result: AuthResult, outcome: Outcome) -> AuthResult:
+    return AuthResult(
+        outcome, result.account_id, result.login, result.message, result.via_app_password
+    )

@@ -1,0 +1,102 @@
+"""French words for the password strength estimate: our own list, plus Debian's if present.
+
+Why. zxcvbn only ships English dictionaries, so it rates ``motdepasse``,
+``jetaimemonchat`` or ``MotDePasse2026!`` as hard to guess although they are among
+the first guesses of any attacker who targets French users (dependencies.md,
+"Identity costs"). The strength rule therefore adds two French dictionaries:
+
+* :data:`COMMON_WORDS` — written for this project, not copied from a leak list:
+  about 200 words and keyboard walks that French agents really use as passwords
+  (AZERTY walks, pet names, cities of the académie, school vocabulary, the most
+  frequent first names and surnames). Its order is its rank: earlier means
+  guessed sooner.
+* :func:`dictionary_words` — Debian's ``wfrench`` list (``/usr/share/dict/french``,
+  about 346,000 inflected forms) when the package is installed, read once at first
+  use. It is alphabetical, not ranked by frequency, so every word gets the same
+  rank (see ``policy.DICTIONARY_RANK``). Without the file the estimate still works,
+  only more generously for rare words; that is why it is optional at run time.
+
+Every entry is lowercase ASCII with accents removed (:func:`fold_ascii`), the form
+the policy compares against, and at least four letters long for the Debian list:
+shorter forms (``le``, ``des``) would match inside almost any password and only
+add noise. Nothing here does I/O at import time.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from academail.core.text import fold_ascii
+
+__all__ = ["COMMON_WORDS", "DEBIAN_FRENCH", "MIN_WORD_LENGTH", "dictionary_words", "fold_word"]
+
+DEBIAN_FRENCH = Path("/usr/share/dict/french")
+MIN_WORD_LENGTH = 4
+
+# Most guessed first. Written for academail; the groups are only for reading.
+_COMMON = """
+    azerty motdepasse azerty123 soleil doudou loulou chouchou bonjour jetaime
+    marseille azertyuiop qsdfghjklm qsdfgh wxcvbn aqwzsx azer motdepass mdpasse
+    secret bienvenue coucou salut bonsoir doudoune nounours nounou minou minette
+    chaton monchat monchien toutou lapin cheval papillon princesse prince bisous
+    bisou calin cherie cheri mamour monamour moncoeur mamie papi maman papa bebe
+    famille enfants bonheur amour amitie copain copine jetadore tequiero
+
+    france paris lyon toulouse nice nantes strasbourg montpellier bordeaux lille
+    rennes reims amiens abbeville beauvais compiegne soissons laon chauny
+    creil senlis peronne noyon picardie picard somme oise aisne hautsdefrance
+    normandie bretagne provence alsace olympique allezlesbleus lesbleus
+    football rugby tennis musique vacances plage nutella chocolat fromage
+    baguette croissant camembert pastis pompier liberte egalite fraternite
+    marianne republique
+
+    academie education educationnationale ecole college lycee universite
+    professeur enseignant enseignante instituteur institutrice maitresse
+    eleve eleves classe cartable cahier stylo crayon tableau recreation cantine
+    directeur directrice principal proviseur inspecteur inspection rectorat
+    recteur ministere examen baccalaureat brevet devoirs lecon rentree
+    mathematiques francais histoire geographie physique chimie anglais
+    espagnol allemand informatique messagerie courriel webmail travail bureau
+    secretariat intendance
+
+    janvier fevrier mars avril juin juillet aout septembre octobre novembre
+    decembre lundi mardi mercredi jeudi vendredi samedi dimanche printemps
+    automne hiver noel etoile
+
+    nicolas julien thomas camille marie sophie nathalie isabelle sylvie
+    christine catherine francoise martine celine stephanie sandrine valerie
+    veronique aurelie emilie julie laura manon chloe emma louise alice lucas
+    hugo louis gabriel arthur jules raphael nathan enzo theo maxime alexandre
+    antoine pierre jean michel philippe alain patrick christophe laurent
+    olivier sebastien frederic david
+
+    martin bernard dubois robert richard petit durand leroy moreau simon
+    lefebvre garcia bertrand roux vincent fournier morel girard andre lefevre
+    mercier dupont lambert bonnet francois martinez legrand garnier faure
+    rousseau blanc guerin muller henry roussel nicolas perrin morin mathieu
+"""
+
+# Kept as a tuple, deduplicated, order preserved: the position is the rank.
+COMMON_WORDS: tuple[str, ...] = tuple(dict.fromkeys(_COMMON.split()))
+
+
+def fold_word(word: str) -> str:
+    """The comparison form: lowercase ASCII, accents removed (``Élève`` → ``eleve``)."""
+    return (word if word.isascii() else fold_ascii(word)).lower()
+
+
+@functools.cache
+def dictionary_words(path: Path = DEBIAN_FRENCH) -> frozenset[str]:
+    """Debian's French words, folded, at least :data:`MIN_WORD_LENGTH` letters.
+
+    Read once per path and cached for the process (about 0.4 s and 20 MB for the
+    full list). An absent or unreadable file gives an empty set: the list is an
+    optional improvement, never a reason to refuse to start.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
+    words = (fold_word(line.strip()) for line in text.splitlines())
+    return frozenset(word for word in words if len(word) >= MIN_WORD_LENGTH and word.isalpha())
