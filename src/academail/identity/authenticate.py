@@ -482,10 +482,7 @@ class Authenticator:
         index = otp.match_recovery_code(code, [h for _, h in stored], self.otp_key)
         if index is None:
             return False
-        row_id = stored[index][0]
-        conn.execute(
-            recovery_codes.update().where(recovery_codes.c.id == row_id).values(used_at=now)
-        )
+        cred_repo.use_recovery_code(conn, stored[index][0], now)
         audit_repo.append(
             conn, [AuditEntry(now, "agent", "auth.recovery_code_used", account_id, {})]
         )

@@ -54,6 +54,7 @@ import segno
 
 __all__ = [
     "DIGITS",
+    "MAX_WINDOW",
     "RECOVERY_ALPHABET",
     "STEP_SECONDS",
     "hash_recovery_code",
@@ -103,8 +104,8 @@ def qr_svg(uri: str, title: str = _QR_TITLE) -> str:
 
     It carries a ``<title>`` and ``role="img"``, its text alternative (RGAA 4.1
     criterion 1.1); the page must still print the secret as text for people who
-    cannot scan.
-    The background is painted white so the code stays readable in a dark theme.
+    cannot scan. The background is painted white so the code stays readable in a
+    dark theme.
     """
     qr = segno.make(uri, error="m", micro=False)
     markup: str = qr.svg_inline(scale=4, title=title, dark="#000", light="#fff")
