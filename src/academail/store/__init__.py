@@ -2,7 +2,7 @@
 
 from academail.store.engine import Connection, PostgresStore, SqliteStore, Store, open_store
 from academail.store.migrate import current_revision, head_revision, upgrade
-from academail.store.repos import audit, credentials, directory, outbox, tokens
+from academail.store.repos import audit, credentials, directory, outbox, sessions, tokens
 from academail.store.repos.audit import AuditEntry
 from academail.store.repos.directory import AccountRecord, DirectorySnapshot, KnownAgent
 
@@ -18,6 +18,7 @@ __all__ = [
     "audit",
     "credentials",
     "outbox",
+    "sessions",
     "tokens",
     "current_revision",
     "directory",

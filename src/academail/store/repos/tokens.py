@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from academail.store.tables import one_time_tokens
 
-__all__ = ["Token", "add", "bump_attempts", "consume", "peek", "revoke_kind"]
+__all__ = ["Token", "add", "bump_attempts", "consume", "live_of", "peek", "revoke_kind"]
 
 
 @dataclass(frozen=True)
@@ -103,3 +103,25 @@ def revoke_kind(conn: sa.Connection, account_id: str, kind: str, now: dt.datetim
         )
         .values(used_at=now)
     )
+
+
+def live_of(conn: sa.Connection, account_id: str, kind: str, now: dt.datetime) -> list[Token]:
+    rows = conn.execute(
+        sa.select(one_time_tokens).where(
+            one_time_tokens.c.account_id == account_id,
+            one_time_tokens.c.kind == kind,
+            one_time_tokens.c.used_at.is_(None),
+            one_time_tokens.c.expires_at > now,
+        )
+    ).mappings()
+    return [
+        Token(
+            r["id_hash"],
+            r["kind"],
+            r["account_id"],
+            r["expires_at"],
+            r["attempts"],
+            dict(r["data"]),
+        )
+        for r in rows
+    ]

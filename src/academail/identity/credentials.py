@@ -1,0 +1,297 @@
+"""Changing credentials: choosing a password (activation, change, reset), recovery
+data and its confirmation codes.
+
+Every change of password goes through :meth:`CredentialService.set_password`: it
+checks the policy (:mod:`.policy`) with the agent's own data and the last
+passwords, hashes off the loop, bumps the credential *generation* (which voids the
+verified-credentials cache and older web sessions), clears the temporary password
+and audits. Confirmation codes are 6 digits, valid a few minutes, stored as HMACs,
+limited to 5 tries, and a new code replaces the previous one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from academail.config import Settings
+from academail.core.clock import Clock
+from academail.core.errors import InvalidInput, NotFound
+from academail.core.keys import Keys
+from academail.core.secretbox import derive_key, keyed_hash
+from academail.identity import policy as policy_mod
+from academail.identity.authenticate import Authenticator
+from academail.identity.lifecycle import AccountState, Event, transition
+from academail.identity.passwords import HashCost, hash_off_loop, verify_off_loop
+from academail.identity.policy_settings import policy_for
+from academail.notify import Notifier
+from academail.store import AuditEntry, Connection, Store
+from academail.store import audit as audit_repo
+from academail.store import credentials as cred_repo
+from academail.store import directory as directory_repo
+from academail.store import tokens as token_repo
+from academail.store.repos.credentials import AuthRecord
+
+__all__ = ["CredentialService", "PasswordRejected", "facts_of", "policy_for"]
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,252}\.[A-Za-z]{2,}$")
+_MOBILE = re.compile(r"^(?:\+33|0)\s*([67](?:[\s.-]*\d){8})$")
+_CODE_TRIES = 5
+
+
+class PasswordRejected(InvalidInput):
+    """The chosen password breaks the policy; ``reasons`` are French, one per rule."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("mot de passe refusé : " + " ; ".join(reasons))
+        self.reasons = reasons
+
+
+def facts_of(record: AuthRecord, numen: str | None = None) -> policy_mod.AgentFacts:
+    return policy_mod.AgentFacts(
+        first_name=record.first_name,
+        usage_name=record.usage_name,
+        birth_name=record.birth_name,
+        login=record.login,
+        numen=numen,
+        birth_date=record.birth_date,
+    )
+
+
+def normalise_mobile(raw: str) -> str:
+    match = _MOBILE.match(raw.strip())
+    if match is None:
+        raise InvalidInput("numéro de mobile français attendu (06 ou 07, 10 chiffres)")
+    return "+33" + re.sub(r"\D", "", match.group(1))
+
+
+@dataclass(frozen=True)
+class PendingConfirmation:
+    email: str | None
+    mobile: str | None
+
+
+class CredentialService:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        keys: Keys,
+        settings: Settings,
+        notifier: Notifier,
+        authenticator: Authenticator,
+        password_cost: HashCost,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._settings = settings
+        self._notifier = notifier
+        self._auth = authenticator
+        self._cost = password_cost
+        self._code_key = derive_key(keys.tokens, "confirmation-codes")
+        self.policy = policy_for(settings)
+
+    async def record(self, account_id: str) -> AuthRecord:
+        found = await self._store.run(lambda c: cred_repo.load_for_auth(c, account_id=account_id))
+        if found is None:
+            raise NotFound("compte introuvable")
+        return found
+
+    # -- passwords -----------------------------------------------------------------------
+    async def check(self, account_id: str, password: str) -> list[str]:
+        """The policy's French reasons against ``password`` (empty: acceptable)."""
+        record = await self.record(account_id)
+        history = await self._store.run(
+            lambda c: cred_repo.history_hashes(c, account_id, self.policy.history)
+        )
+        return await self._violations(record, password, history)
+
+    async def _violations(self, record: AuthRecord, password: str, history: list[str]) -> list[str]:
+        previous = [h for h in (record.password_hash, *history) if h]
+        reused = False
+        for encoded in previous[: max(1, self.policy.history)]:
+            if await verify_off_loop(encoded, password):
+                reused = True
+                break
+        found = policy_mod.check_password(
+            password, self.policy, facts_of(record), lambda _candidate: reused
+        )
+        return [v.message for v in found]
+
+    async def set_password(self, account_id: str, password: str, actor: str, reason: str) -> None:
+        """Policy, hash, history, generation bump, temporary password cleared, audit."""
+        record = await self.record(account_id)
+        history = await self._store.run(
+            lambda c: cred_repo.history_hashes(c, account_id, self.policy.history)
+        )
+        problems = await self._violations(record, password, history)
+        if problems:
+            raise PasswordRejected(problems)
+        hashed = await hash_off_loop(password, self._cost)
+        now = self._clock.now()
+
+        def work(conn: Connection) -> None:
+            directory_repo.update_rows(
+                conn,
+                "accounts",
+                "id",
+                [
+                    {
+                        "id": account_id,
+                        "password_hash": hashed,
+                        "temp_password_hash": None,
+                        "temp_password_expires_at": None,
+                        "updated_at": now,
+                    }
+                ],
+            )
+            cred_repo.update(
+                conn,
+                account_id,
+                generation=record.generation + 1,
+                password_changed_at=now,
+                failed_count=0,
+                recent_failed_secrets=[],
+                expiry_warned_at=None,
+            )
+            cred_repo.add_history(conn, account_id, hashed, now)
+            audit_repo.append(
+                conn, [AuditEntry(now, actor, "password.changed", record.login, {"how": reason})]
+            )
+
+        await self._store.run(work)
+        self._auth.invalidate(account_id)
+
+    async def change_password(self, account_id: str, current: str, new: str) -> bool:
+        """My account: the current password must be right; False when it is not."""
+        record = await self.record(account_id)
+        if not record.password_hash or not await verify_off_loop(record.password_hash, current):
+            return False
+        await self.set_password(account_id, new, record.login, "change")
+        return True
+
+    # -- recovery data and confirmation codes --------------------------------------------
+    async def set_recovery(self, account_id: str, email: str, mobile: str) -> PendingConfirmation:
+        """Stores new recovery data (unverified) and sends a code to each."""
+        email = email.strip()
+        if not _EMAIL.match(email):
+            raise InvalidInput("adresse électronique personnelle invalide")
+        if email.lower().endswith("@" + self._settings.academie.domain):
+            raise InvalidInput("l'adresse de secours doit être personnelle, hors de l'académie")
+        number = normalise_mobile(mobile) if mobile.strip() else None
+        record = await self.record(account_id)
+        await self._store.run(
+            lambda c: cred_repo.update(
+                c,
+                account_id,
+                recovery_email=email,
+                recovery_email_verified_at=None,
+                recovery_mobile=number,
+                recovery_mobile_verified_at=None,
+            )
+        )
+        await self._send_code(record, "confirm_email", email)
+        if number:
+            await self._send_code(record, "confirm_sms", number)
+        return PendingConfirmation(email, number)
+
+    async def _send_code(self, record: AuthRecord, kind: str, target: str) -> None:
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        now = self._clock.now()
+        minutes = self._settings.auth.confirmation_code_minutes
+        id_hash = keyed_hash(self._code_key, f"{record.account_id}|{kind}|{code}")
+
+        def work(conn: Connection) -> None:
+            token_repo.revoke_kind(conn, record.account_id, kind, now)
+            token_repo.add(
+                conn,
+                id_hash,
+                kind,
+                record.account_id,
+                now,
+                now + dt.timedelta(minutes=minutes),
+                {"target": hashlib.sha256(target.encode()).hexdigest()},
+            )
+
+        await self._store.run(work)
+        text = (
+            f"Code de confirmation de votre messagerie académique : {code} "
+            f"(valable {minutes} minutes)."
+        )
+        if kind == "confirm_sms":
+            await self._notifier.sms(target, text)
+        else:
+            body = (
+                f"Bonjour {record.first_name},\n\n{text}\n\n"
+                "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n"
+            )
+            await self._notifier.email([target], "Votre code de confirmation", body)
+
+    async def confirm(self, account_id: str, email_code: str, sms_code: str | None) -> bool:
+        """Checks the codes; on success marks the data verified and activates a new account."""
+        record = await self.record(account_id)
+        now = self._clock.now()
+        email_ok = await self._use_code(account_id, "confirm_email", email_code, now)
+        sms_ok = True
+        if record.recovery_mobile:
+            sms_ok = sms_code is not None and await self._use_code(
+                account_id, "confirm_sms", sms_code, now
+            )
+        if not (email_ok and sms_ok):
+            return False
+
+        def work(conn: Connection) -> None:
+            values = {"recovery_email_verified_at": now}
+            if record.recovery_mobile:
+                values["recovery_mobile_verified_at"] = now
+            cred_repo.update(conn, account_id, **values)
+            if AccountState(record.state) is AccountState.LETTER_ISSUED and record.password_hash:
+                outcome = transition(AccountState.LETTER_ISSUED, Event.ACTIVATE)
+                directory_repo.update_rows(
+                    conn,
+                    "accounts",
+                    "id",
+                    [
+                        {
+                            "id": account_id,
+                            "state": outcome.state.value,
+                            "state_changed_at": now,
+                            "updated_at": now,
+                        }
+                    ],
+                )
+                audit_repo.append(
+                    conn, [AuditEntry(now, record.login, "account.activate", record.login, {})]
+                )
+            audit_repo.append(
+                conn, [AuditEntry(now, record.login, "recovery.verified", record.login, {})]
+            )
+
+        await self._store.run(work)
+        return True
+
+    async def _use_code(self, account_id: str, kind: str, code: str, now: dt.datetime) -> bool:
+        digits = "".join(ch for ch in code if ch.isdigit())
+        id_hash = keyed_hash(self._code_key, f"{account_id}|{kind}|{digits}")
+
+        def work(conn: Connection) -> bool:
+            if token_repo.consume(conn, id_hash, kind, now) is not None:
+                return True
+            live = token_repo.live_of(conn, account_id, kind, now)
+            for token in live:
+                token_repo.bump_attempts(conn, token.id_hash)
+                if token.attempts + 1 >= _CODE_TRIES:
+                    token_repo.revoke_kind(conn, account_id, kind, now)
+            return False
+
+        return await self._store.run(work)
+
+    async def resend_codes(self, account_id: str) -> None:
+        record = await self.record(account_id)
+        if record.recovery_email:
+            await self._send_code(record, "confirm_email", record.recovery_email)
+        if record.recovery_mobile:
+            await self._send_code(record, "confirm_sms", record.recovery_mobile)

@@ -1,0 +1,207 @@
+"""First sign-in: temporary password → new password → recovery data → codes → active.
+
+Also the renewal of an expired password, and the live policy check the password
+forms call as the agent types (the reasons are shown under the field).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import JSONResponse, Response
+
+from academail.core.errors import InvalidInput
+from academail.identity.authenticate import Outcome
+from academail.identity.credentials import PasswordRejected
+from academail.identity.policy import rules_for_display
+from academail.web.portal.login import after_password, require
+from academail.web.requests import platform_of, redirect, safe_next
+from academail.web.templating import render
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+async def _step(request: Request, account_id: str) -> str:
+    record = await platform_of(request).credentials.record(account_id)
+    if record.password_hash is None:
+        return "password"
+    if record.recovery_email is None:
+        return "recovery"
+    return "confirm"
+
+
+def _rules(request: Request) -> list[str]:
+    return [
+        message for _code, message in rules_for_display(platform_of(request).credentials.policy)
+    ]
+
+
+@router.get("/activation")
+async def activation(request: Request) -> Response:
+    session = require(request, "activation")
+    if session is None or session.account_id is None:
+        return redirect("/connexion")
+    step = await _step(request, session.account_id)
+    record = await platform_of(request).credentials.record(session.account_id)
+    return render(
+        request,
+        f"portal/activation_{step}.html",
+        errors=[],
+        rules=_rules(request),
+        record=record,
+        email="",
+        mobile="",
+    )
+
+
+@router.post("/activation/mot-de-passe")
+async def choose_password(
+    request: Request, mot_de_passe: str = Form(""), confirmation: str = Form("")
+) -> Response:
+    session = require(request, "activation")
+    if session is None or session.account_id is None:
+        return redirect("/connexion")
+    record = await platform_of(request).credentials.record(session.account_id)
+    errors = await _set_password(
+        request, session.account_id, mot_de_passe, confirmation, "activation"
+    )
+    if errors:
+        return render(
+            request,
+            "portal/activation_password.html",
+            status_code=422,
+            errors=errors,
+            rules=_rules(request),
+            record=record,
+            email="",
+            mobile="",
+        )
+    return redirect("/activation")
+
+
+async def _set_password(
+    request: Request, account_id: str, password: str, confirmation: str, how: str
+) -> list[str]:
+    if password != confirmation:
+        return ["Les deux saisies du mot de passe ne sont pas identiques."]
+    platform = platform_of(request)
+    record = await platform.credentials.record(account_id)
+    try:
+        await platform.credentials.set_password(account_id, password[:256], record.login, how)
+    except PasswordRejected as exc:
+        return exc.reasons
+    return []
+
+
+@router.post("/activation/secours")
+async def recovery(request: Request, courriel: str = Form(""), mobile: str = Form("")) -> Response:
+    session = require(request, "activation")
+    if session is None or session.account_id is None:
+        return redirect("/connexion")
+    platform = platform_of(request)
+    try:
+        await platform.credentials.set_recovery(session.account_id, courriel[:254], mobile[:30])
+    except InvalidInput as exc:
+        record = await platform.credentials.record(session.account_id)
+        return render(
+            request,
+            "portal/activation_recovery.html",
+            status_code=422,
+            errors=[exc.message],
+            rules=[],
+            record=record,
+            email=courriel[:254],
+            mobile=mobile[:30],
+        )
+    return redirect("/activation")
+
+
+@router.post("/activation/confirmer")
+async def confirm(
+    request: Request, code_courriel: str = Form(""), code_sms: str = Form("")
+) -> Response:
+    session = require(request, "activation")
+    if session is None or session.account_id is None:
+        return redirect("/connexion")
+    platform = platform_of(request)
+    if await platform.credentials.confirm(
+        session.account_id, code_courriel[:20], code_sms[:20] or None
+    ):
+        return await after_password(
+            request, session.account_id, Outcome.OK, safe_next(session.data.get("next"))
+        )
+    record = await platform.credentials.record(session.account_id)
+    return render(
+        request,
+        "portal/activation_confirm.html",
+        status_code=422,
+        errors=["Code incorrect ou expiré. Vous pouvez demander un nouveau code."],
+        rules=[],
+        record=record,
+        email="",
+        mobile="",
+    )
+
+
+@router.post("/activation/renvoyer")
+async def resend(request: Request) -> Response:
+    session = require(request, "activation")
+    if session is None or session.account_id is None:
+        return redirect("/connexion")
+    await platform_of(request).credentials.resend_codes(session.account_id)
+    return redirect("/activation")
+
+
+@router.post("/activation/modifier-secours")
+async def change_recovery(request: Request) -> Response:
+    """Back to the recovery step (a typo in the address): forget the pending data."""
+    session = require(request, "activation")
+    if session is None or session.account_id is None:
+        return redirect("/connexion")
+    platform = platform_of(request)
+    record = await platform.credentials.record(session.account_id)
+    return render(
+        request,
+        "portal/activation_recovery.html",
+        errors=[],
+        rules=[],
+        record=record,
+        email=record.recovery_email or "",
+        mobile="",
+    )
+
+
+@router.get("/mot-de-passe/renouveler")
+async def renew_page(request: Request) -> Response:
+    session = require(request, "expired")
+    if session is None:
+        return redirect("/connexion")
+    return render(request, "portal/renew.html", errors=[], rules=_rules(request))
+
+
+@router.post("/mot-de-passe/renouveler")
+async def renew(
+    request: Request, mot_de_passe: str = Form(""), confirmation: str = Form("")
+) -> Response:
+    session = require(request, "expired")
+    if session is None or session.account_id is None:
+        return redirect("/connexion")
+    errors = await _set_password(request, session.account_id, mot_de_passe, confirmation, "expired")
+    if errors:
+        return render(
+            request, "portal/renew.html", status_code=422, errors=errors, rules=_rules(request)
+        )
+    return await after_password(
+        request, session.account_id, Outcome.OK, safe_next(session.data.get("next"))
+    )
+
+
+@router.post("/mot-de-passe/verifier")
+async def check(request: Request, mot_de_passe: str = Form("")) -> Response:
+    """The reasons a candidate password would be refused, for the live hints."""
+    session = require(request, "activation", "expired", "full")
+    if session is None or session.account_id is None:
+        return JSONResponse({"reasons": []}, status_code=401)
+    reasons = await platform_of(request).credentials.check(session.account_id, mot_de_passe[:256])
+    return JSONResponse({"reasons": reasons})
