@@ -27,8 +27,15 @@ S = AccountState
         (S.LOCKED, Event.SUSPEND, S.ACTIVE, S.SUSPENDED, S.ACTIVE),
         (S.SUSPENDED, Event.REINSTATE, S.ACTIVE, S.ACTIVE, None),
         (S.ACTIVE, Event.DISABLE, None, S.DISABLED, S.ACTIVE),
-        (S.SUSPENDED, Event.DISABLE, S.LETTER_ISSUED, S.DISABLED, S.LETTER_ISSUED),
+        # A departure keeps a support decision: the suspension is what is remembered.
+        (S.SUSPENDED, Event.DISABLE, S.LETTER_ISSUED, S.DISABLED, S.SUSPENDED),
+        (S.SUSPENDED, Event.DISABLE, S.ACTIVE, S.DISABLED, S.SUSPENDED),
+        # A lock does not survive a departure: where the lock would return is remembered.
+        (S.LOCKED, Event.DISABLE, S.ACTIVE, S.DISABLED, S.ACTIVE),
+        (S.LOCKED, Event.DISABLE, S.LETTER_ISSUED, S.DISABLED, S.LETTER_ISSUED),
         (S.DISABLED, Event.ENABLE, S.ACTIVE, S.ACTIVE, None),
+        (S.DISABLED, Event.ENABLE, S.SUSPENDED, S.SUSPENDED, None),
+        (S.DISABLED, Event.ENABLE, S.LOCKED, S.ACTIVE, None),
         (S.DISABLED, Event.ENABLE, S.PROVISIONED, S.PROVISIONED, None),
         (S.DISABLED, Event.DELETE, S.ACTIVE, S.DELETED, None),
         (S.DELETED, Event.RECREATE, None, S.PROVISIONED, None),
@@ -65,3 +72,18 @@ def test_some_refusals_that_matter():
 def test_unlock_of_a_never_activated_account_does_not_activate_it():
     locked = transition(S.LETTER_ISSUED, Event.LOCK)
     assert transition(locked.state, Event.UNLOCK, locked.resume_state).state is S.LETTER_ISSUED
+
+
+def test_a_suspension_survives_a_departure_and_a_return():
+    suspended = transition(S.ACTIVE, Event.SUSPEND)
+    disabled = transition(suspended.state, Event.DISABLE, suspended.resume_state)
+    back = transition(disabled.state, Event.ENABLE, disabled.resume_state)
+    assert back.state is S.SUSPENDED
+
+
+def test_a_lock_does_not_survive_a_departure():
+    locked = transition(S.LETTER_ISSUED, Event.LOCK)
+    disabled = transition(locked.state, Event.DISABLE, locked.resume_state)
+    assert transition(disabled.state, Event.ENABLE, disabled.resume_state).state is (
+        S.LETTER_ISSUED
+    )

@@ -202,7 +202,7 @@ class CredentialService:
         code = f"{secrets.randbelow(1_000_000):06d}"
         now = self._clock.now()
         minutes = self._settings.auth.confirmation_code_minutes
-        id_hash = keyed_hash(self._code_key, f"{record.account_id}|{kind}|{code}")
+        id_hash = self._code_hash(record.account_id, kind, code)
 
         def work(conn: Connection) -> None:
             token_repo.revoke_kind(conn, record.account_id, kind, now)
@@ -231,63 +231,68 @@ class CredentialService:
             await self._notifier.email([target], "Votre code de confirmation", body)
 
     async def confirm(self, account_id: str, email_code: str, sms_code: str | None) -> bool:
-        """Checks the codes; on success marks the data verified and activates a new account."""
+        """Checks the codes; both right: data verified (and a new account activated).
+
+        Nothing is used up unless every code is right, so a typo in one code does not
+        burn the other; each wrong code counts against its own limit of tries.
+        """
         record = await self.record(account_id)
         now = self._clock.now()
-        email_ok = await self._use_code(account_id, "confirm_email", email_code, now)
-        sms_ok = True
+        wanted = [("confirm_email", email_code)]
         if record.recovery_mobile:
-            sms_ok = sms_code is not None and await self._use_code(
-                account_id, "confirm_sms", sms_code, now
-            )
-        if not (email_ok and sms_ok):
-            return False
-
-        def work(conn: Connection) -> None:
-            values = {"recovery_email_verified_at": now}
-            if record.recovery_mobile:
-                values["recovery_mobile_verified_at"] = now
-            cred_repo.update(conn, account_id, **values)
-            if AccountState(record.state) is AccountState.LETTER_ISSUED and record.password_hash:
-                outcome = transition(AccountState.LETTER_ISSUED, Event.ACTIVATE)
-                directory_repo.update_rows(
-                    conn,
-                    "accounts",
-                    "id",
-                    [
-                        {
-                            "id": account_id,
-                            "state": outcome.state.value,
-                            "state_changed_at": now,
-                            "updated_at": now,
-                        }
-                    ],
-                )
-                audit_repo.append(
-                    conn, [AuditEntry(now, record.login, "account.activate", record.login, {})]
-                )
-            audit_repo.append(
-                conn, [AuditEntry(now, record.login, "recovery.verified", record.login, {})]
-            )
-
-        await self._store.run(work)
-        return True
-
-    async def _use_code(self, account_id: str, kind: str, code: str, now: dt.datetime) -> bool:
-        digits = "".join(ch for ch in code if ch.isdigit())
-        id_hash = keyed_hash(self._code_key, f"{account_id}|{kind}|{digits}")
+            wanted.append(("confirm_sms", sms_code or ""))
+        hashes = [(kind, self._code_hash(account_id, kind, code)) for kind, code in wanted]
 
         def work(conn: Connection) -> bool:
-            if token_repo.consume(conn, id_hash, kind, now) is not None:
-                return True
-            live = token_repo.live_of(conn, account_id, kind, now)
-            for token in live:
-                token_repo.bump_attempts(conn, token.id_hash)
-                if token.attempts + 1 >= _CODE_TRIES:
-                    token_repo.revoke_kind(conn, account_id, kind, now)
-            return False
+            right = [token_repo.peek(conn, h, kind, now) is not None for kind, h in hashes]
+            if not all(right):
+                for (kind, _h), ok in zip(hashes, right, strict=True):
+                    if not ok:
+                        self._wrong_code(conn, account_id, kind, now)
+                return False
+            for kind, h in hashes:
+                token_repo.consume(conn, h, kind, now)
+            self._mark_verified(conn, record, now)
+            return True
 
         return await self._store.run(work)
+
+    def _code_hash(self, account_id: str, kind: str, code: str) -> str:
+        digits = "".join(ch for ch in code if ch.isdigit())
+        return keyed_hash(self._code_key, f"{account_id}|{kind}|{digits}")
+
+    def _wrong_code(self, conn: Connection, account_id: str, kind: str, now: dt.datetime) -> None:
+        for token in token_repo.live_of(conn, account_id, kind, now):
+            token_repo.bump_attempts(conn, token.id_hash)
+            if token.attempts + 1 >= _CODE_TRIES:
+                token_repo.revoke_kind(conn, account_id, kind, now)
+
+    def _mark_verified(self, conn: Connection, record: AuthRecord, now: dt.datetime) -> None:
+        values = {"recovery_email_verified_at": now}
+        if record.recovery_mobile:
+            values["recovery_mobile_verified_at"] = now
+        cred_repo.update(conn, record.account_id, **values)
+        if AccountState(record.state) is AccountState.LETTER_ISSUED and record.password_hash:
+            outcome = transition(AccountState.LETTER_ISSUED, Event.ACTIVATE)
+            directory_repo.update_rows(
+                conn,
+                "accounts",
+                "id",
+                [
+                    {
+                        "id": record.account_id,
+                        "state": outcome.state.value,
+                        "state_changed_at": now,
+                        "updated_at": now,
+                    }
+                ],
+            )
+            audit_repo.append(
+                conn, [AuditEntry(now, record.login, "account.activate", record.login, {})]
+            )
+        audit_repo.append(
+            conn, [AuditEntry(now, record.login, "recovery.verified", record.login, {})]
+        )
 
     async def resend_codes(self, account_id: str) -> None:
         record = await self.record(account_id)

@@ -9,6 +9,14 @@ failed sign-ins or by support) and ``suspended`` (by support, e.g. "it wasn't
 me"). Entering one remembers where the account was (``resume_state``), and
 leaving it returns there, so unlocking an account that had not been activated yet
 does not activate it.
+
+A departure (``disabled``) keeps a support decision: disabling a *suspended* account
+remembers ``suspended``, so re-enabling it (the agent comes back) returns it to the
+suspension, not to service. A *lock* does not survive a departure: disabling a
+locked account remembers where the lock would have returned. With one remembered
+state, the step before the suspension is forgotten in that case; the caller
+derives it from the account's credentials when the suspension is lifted (see
+:meth:`academail.identity.accounts.AccountService.apply`).
 """
 
 from __future__ import annotations
@@ -117,12 +125,12 @@ def transition(
     target = TRANSITIONS[key]
     if target is _RESUME:
         back = resume_state or S.PROVISIONED
-        # Re-enabling a departed agent whose account was interrupted returns to the
-        # step before the interruption: a stale lock must not survive a departure.
-        if back in (S.LOCKED, S.SUSPENDED):
+        if back is S.LOCKED:  # a stale lock never comes back
             back = S.ACTIVE
         return Outcome(back, None)
     if target in (S.LOCKED, S.SUSPENDED, S.DISABLED):
-        remembered = resume_state if state in (S.LOCKED, S.SUSPENDED) else state
+        # Leaving a lock remembers where the lock would return; leaving a suspension
+        # for a departure remembers the suspension itself (a support decision).
+        remembered = resume_state if state is S.LOCKED else state
         return Outcome(target, remembered)
     return Outcome(target, None)

@@ -43,15 +43,22 @@ here (a) adds our French list, Debian's French words and the agent's own data as
 dictionaries, (b) counts years up to 2099 as years (zxcvbn's regex stops at 2019),
 and (c) takes the product of the pieces' guesses without zxcvbn's additive
 ``10^(4·(pieces-1))`` term (its own ``_exclude_additive`` mode), so that a password
-is only as strong as its parts. Only the first :data:`ZXCVBN_WINDOW` (64)
-characters are analysed: zxcvbn's matching grows with the square of the length
-(its l33t matcher re-scans every dictionary once per substitution set), and a
-longer password is at least as strong as its 64-character prefix, so the cut can
-only make the estimate stricter. The matchers are called with our own dictionary
-mapping rather than through ``zxcvbn.zxcvbn()``: that function writes the caller's
-``user_inputs`` into a module-level dict (one agent's data visible to another
-thread's check) and ``add_frequency_lists`` would mutate the library's globals;
-passing the mapping keeps the module free of hidden shared state.
+is only as strong as its parts.
+
+Cost. Only the first :data:`ZXCVBN_WINDOW` (64) characters are analysed: zxcvbn's
+matching and scoring grow with the square of the length, and a longer password is
+at least as strong as its prefix, so the cut only makes the estimate stricter.
+zxcvbn's l33t matcher re-scans the dictionaries once per substitution set it can
+form from the whole password (736 sets, 600 ms, for 64 digits and symbols), and its
+repeat matcher calls it again; both are replaced here by bounded versions, which
+brings the worst case found by fuzzing to about 30 ms and a typical check to well
+under 1 ms. zxcvbn's other matchers and its scoring are called directly with our
+dictionary mapping rather than through ``zxcvbn.zxcvbn()``: that function writes
+the caller's ``user_inputs`` into a module-level dict (one agent's data visible to
+another thread's check) and ``add_frequency_lists`` would mutate the library's
+globals; passing the mapping keeps this module free of hidden shared state. These
+are zxcvbn 4.5 internals: pin the minor version, and the tests here fail if they
+move.
 
 Threats. A stolen hash database cracked offline (strength, no personal data),
 credential stuffing from another site's leak (history, strength), and a colleague
@@ -98,7 +105,7 @@ ZXCVBN_WINDOW = 64
 # Distinct substituted characters a l33t word may have (``1nf0rm@t1qu3`` has 4).
 _MAX_L33T_CHARS = 4
 _MIN_FACT_LENGTH = 3
-_YEAR = re.compile(r"19\d\d|20\d\d")
+_YEAR = re.compile(r"(?:19|20)[0-9][0-9]")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _DATE_SEPARATORS = re.compile(r"[\s./_-]+")
 _DIGIT_RUN = re.compile(r"[0-9]+")
@@ -118,10 +125,18 @@ _ZXCVBN_MATCHERS = (
     matching.regex_match,
     matching.date_match,
 )
-_UNLEET: dict[str, tuple[str, ...]] = {}
-for _letter, _symbols in matching.L33T_TABLE.items():
-    for _symbol in _symbols:
-        _UNLEET[_symbol] = (*_UNLEET.get(_symbol, ()), _letter)
+
+
+def _unleet_table(table: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    """zxcvbn's ``letter → symbols`` turned into ``symbol → letters`` (``1`` → i, l)."""
+    unleet: dict[str, tuple[str, ...]] = {}
+    for letter, symbols in table.items():
+        for symbol in symbols:
+            unleet[symbol] = (*unleet.get(symbol, ()), letter)
+    return unleet
+
+
+_UNLEET = _unleet_table(matching.L33T_TABLE)
 
 
 class ViolationCode(enum.StrEnum):
@@ -317,7 +332,7 @@ def _has_personal_data(password: str, facts: AgentFacts) -> bool:
 
 # --- strength ---------------------------------------------------------------------
 
-Match = dict[str, Any]  # zxcvbn's match records, as its scoring reads them
+_Match = dict[str, Any]  # zxcvbn's match records, as its scoring reads them
 
 
 def warm_up(word_list: Path = DEBIAN_FRENCH) -> int:
@@ -339,7 +354,7 @@ def _fact_inputs(facts: AgentFacts) -> list[str]:
     return inputs + sorted(_date_needles(facts.birth_date))
 
 
-def _year_matches(password: str) -> list[Match]:
+def _year_matches(password: str) -> list[_Match]:
     """Years 1900–2099 as zxcvbn's ``recent_year`` (its own regex stops at 2019)."""
     return [
         {
@@ -355,12 +370,17 @@ def _year_matches(password: str) -> list[Match]:
 
 
 def _lookup(word: str, dictionaries: Sequence[Mapping[str, int]]) -> int | None:
-    return min((ranks[word] for ranks in dictionaries if word in ranks), default=None)
+    best = None
+    for ranks in dictionaries:
+        rank = ranks.get(word)
+        if rank is not None and (best is None or rank < best):
+            best = rank
+    return best
 
 
 def _l33t_matches(
     password: str, dictionaries: Sequence[Mapping[str, int]], longest: int
-) -> list[Match]:
+) -> list[_Match]:
     """Dictionary words written with substitutions (``p@ssw0rd``), bounded.
 
     zxcvbn's own l33t matcher re-scans every dictionary once per set of
@@ -372,7 +392,7 @@ def _l33t_matches(
     word, as in zxcvbn, and the records are the ones zxcvbn's scoring expects.
     """
     lower = password.lower()
-    found: list[Match] = []
+    found: list[_Match] = []
     for i in range(len(lower)):
         variants: list[tuple[dict[str, str], str]] = [({}, "")]
         for j in range(i, min(len(lower), i + longest)):
@@ -401,7 +421,9 @@ def _extend(
     return [({**sub, char: letter}, word + letter) for sub, word in variants for letter in letters]
 
 
-def _l33t_record(password: str, i: int, j: int, word: str, rank: int, sub: dict[str, str]) -> Match:
+def _l33t_record(
+    password: str, i: int, j: int, word: str, rank: int, sub: dict[str, str]
+) -> _Match:
     return {
         "pattern": "dictionary",
         "i": i,
@@ -418,13 +440,13 @@ def _l33t_record(password: str, i: int, j: int, word: str, rank: int, sub: dict[
 
 def _repeat_matches(
     password: str, dictionaries: Sequence[Mapping[str, int]], longest: int
-) -> list[Match]:
+) -> list[_Match]:
     """zxcvbn's repeat matcher, scoring the repeated unit with our dictionaries.
 
     zxcvbn's version analyses the unit with its global English dictionaries and
     its unbounded l33t matcher; the logic is otherwise the same.
     """
-    found: list[Match] = []
+    found: list[_Match] = []
     start = 0
     while start < len(password):
         greedy = _GREEDY_REPEAT.search(password, start)
@@ -460,10 +482,12 @@ def _anchored_unit(repeated: str) -> str:
     return unit.group(1) if unit else repeated
 
 
-def _matches(password: str, dictionaries: Sequence[Mapping[str, int]], longest: int) -> list[Match]:
+def _matches(
+    password: str, dictionaries: Sequence[Mapping[str, int]], longest: int
+) -> list[_Match]:
     """zxcvbn's ``omnimatch`` with our dictionaries, l33t, repeat and year matchers."""
     named = {f"d{index}": ranks for index, ranks in enumerate(dictionaries)}
-    found: list[Match] = []
+    found: list[_Match] = []
     for matcher in _ZXCVBN_MATCHERS:
         found += matcher(password, _ranked_dictionaries=named)
     found += _l33t_matches(password, dictionaries, longest)
@@ -518,9 +542,9 @@ def check_password(
     called only when every other rule passed (it costs one argon2 verification per
     remembered hash, about 150 ms each), and not at all when it is None, as on the
     page that checks while the agent types. Such a callable makes this function
-    CPU-heavy: callers on the event loop go through ``core.offload``. Without it the
-    check takes about a millisecond (at most a few tens for a 64-character
-    password full of l33t substitutions).
+    CPU-heavy: callers on the event loop go through ``core.offload``. Without it a
+    check takes under a millisecond for usual passwords and about 30 ms at worst
+    (64 characters of ambiguous l33t symbols), plus a linear pass over longer input.
     """
     failed = _failed_rules(password, policy, facts)
     if not failed and policy.history > 0 and history_check is not None:

@@ -15,8 +15,9 @@ __all__ = ["AcademailCsv", "Dialect"]
 class AcademailCsv(HrDialect):
     """Semicolon-separated, header row, UTF-8 or Windows-1252 (see :mod:`.format`).
 
-    ``today`` pins the date used to refuse births in the future (tests); by default
-    the system clock is read at each parse.
+    ``today`` pins the date used to refuse births in the future (tests); a ``today``
+    given to :meth:`parse` (the importer's clock) wins; by default the system clock
+    is read at each parse.
     """
 
     name: ClassVar[str] = "academail_csv"
@@ -24,8 +25,14 @@ class AcademailCsv(HrDialect):
     def __init__(self, today: dt.date | None = None) -> None:
         self._today = today
 
-    def parse(self, data: bytes, on_row: Callable[[int], None] | None = None) -> ParsedExport:
-        return parse_export(data, today=self._today, on_row=on_row)
+    def parse(
+        self,
+        data: bytes,
+        on_row: Callable[[int], None] | None = None,
+        *,
+        today: dt.date | None = None,
+    ) -> ParsedExport:
+        return parse_export(data, today=today or self._today, on_row=on_row)
 
 
 Dialect = AcademailCsv

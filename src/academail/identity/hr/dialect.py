@@ -12,6 +12,7 @@ one ran.
 from __future__ import annotations
 
 import abc
+import datetime as dt
 import importlib
 from collections.abc import Callable
 from typing import ClassVar
@@ -32,8 +33,18 @@ class HrDialect(abc.ABC):
     name: ClassVar[str]
 
     @abc.abstractmethod
-    def parse(self, data: bytes, on_row: Callable[[int], None] | None = None) -> ParsedExport:
-        """Parses a whole file; raises :class:`InvalidInput` only for a whole-file error."""
+    def parse(
+        self,
+        data: bytes,
+        on_row: Callable[[int], None] | None = None,
+        *,
+        today: dt.date | None = None,
+    ) -> ParsedExport:
+        """Parses a whole file; raises :class:`InvalidInput` only for a whole-file error.
+
+        ``today`` is the importer's clock date (Europe/Paris) for date checks such as
+        "born in the future"; ``None`` means the system clock.
+        """
 
 
 def load_dialect(name: str) -> HrDialect:

@@ -97,12 +97,18 @@ class HrRecord:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """A refused line: ``who`` is "Prénom NOM" (never the NUMEN nor the birth date)."""
+    """A refused line: ``who`` is "Prénom NOM" (never the NUMEN nor the birth date).
+
+    ``numen`` is the line's NUMEN when it could be read, whatever else was wrong, so
+    that a full import knows the agent is in the file and does not disable them. It
+    is for matching only: out of ``repr`` and comparisons, never shown.
+    """
 
     line: int
     kind: RefusalKind
     reason: str
     who: str
+    numen: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +288,14 @@ class _Row:
         return " ".join(part for part in (first, last) if part) or "(nom absent)"
 
 
+def _readable_numen(row: _Row) -> str | None:
+    """The NUMEN of a line refused for another reason, if it reads as one (no error)."""
+    try:
+        return normalise_numen(row.get("numen"))
+    except InvalidInput:
+        return None
+
+
 class _Parser:
     def __init__(self, index: dict[str, int], today: dt.date) -> None:
         self.index = tuple(index.items())
@@ -300,10 +314,17 @@ class _Parser:
                 f"nombre de champs incorrect : {len(values)} au lieu de {columns} "
                 "(séparateur « ; » dans une valeur sans guillemets ?)",
                 row.who(),
+                _readable_numen(row),
             )
         role = self._role(row)
         if isinstance(role, str) and row.get("fonction"):
-            return Refusal(line, RefusalKind.INELIGIBLE, f"fonction : {role}", row.who())
+            return Refusal(
+                line,
+                RefusalKind.INELIGIBLE,
+                f"fonction : {role}",
+                row.who(),
+                _readable_numen(row),
+            )
         numen = self._numen(row, line)
         try:
             civility = normalise_civility(row.get("civilite"))
@@ -333,7 +354,7 @@ class _Parser:
             or duty_start is None
             or not isinstance(role, Role)
         ):
-            return Refusal(line, RefusalKind.MALFORMED, " ; ".join(row.errors), row.who())
+            return Refusal(line, RefusalKind.MALFORMED, " ; ".join(row.errors), row.who(), numen)
         return HrRecord(
             line=line,
             numen=numen,

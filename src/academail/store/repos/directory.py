@@ -3,12 +3,16 @@ accounts, aliases and the history of given identifiers.
 
 Operations are set-based (whole import plans in a few ``executemany`` calls) so that
 an import of 45,000 agents costs a handful of statements, not 45,000 round trips.
+
+No statement carries an unbounded ``IN (…)`` list: PostgreSQL (asyncpg) refuses more
+than 32,767 parameters in one statement, so every list of keys is sent in chunks of
+:data:`CHUNK` (read at call time, so tests can make it small).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +22,7 @@ from academail.store.tables import (
     accounts,
     agents,
     aliases,
+    audit_log,
     departements,
     establishments,
     identifiers,
@@ -25,12 +30,15 @@ from academail.store.tables import (
 )
 
 __all__ = [
+    "CHUNK",
     "AccountRecord",
     "DirectorySnapshot",
     "GivenIdentifier",
     "KnownAgent",
     "find_account",
     "insert_rows",
+    "last_disabled_by",
+    "letter_states",
     "list_accounts",
     "load_hr_fields",
     "release_identifiers",
@@ -45,6 +53,14 @@ __all__ = [
 ]
 
 Row = dict[str, Any]
+
+CHUNK = 500  # keys per IN (…) list; far below asyncpg's 32,767 parameters
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[list[Any]]:
+    size = CHUNK
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
 
 @dataclass(frozen=True)
@@ -156,9 +172,8 @@ def update_rows(conn: sa.Connection, table: str, key: str, rows: Sequence[Row]) 
 
 
 def delete_aliases(conn: sa.Connection, addresses: Iterable[str]) -> None:
-    wanted = list(addresses)
-    if wanted:
-        conn.execute(aliases.delete().where(aliases.c.address.in_(wanted)))
+    for chunk in _chunks(list(addresses)):
+        conn.execute(aliases.delete().where(aliases.c.address.in_(chunk)))
 
 
 def upsert_departements(conn: sa.Connection, rows: Sequence[Row]) -> None:
@@ -199,6 +214,7 @@ class AccountRecord:
     letter_issued_at: dt.datetime | None
     letter_count: int
     temp_password_expires_at: dt.datetime | None
+    has_password: bool
     civility: str
     first_name: str
     usage_name: str
@@ -234,6 +250,7 @@ def _account_query() -> sa.Select[Any]:
             accounts.c.letter_issued_at,
             accounts.c.letter_count,
             accounts.c.temp_password_expires_at,
+            (accounts.c.password_hash.is_not(None)).label("has_password"),
             agents.c.civility,
             agents.c.first_name,
             agents.c.usage_name,
@@ -260,10 +277,13 @@ def _account_query() -> sa.Select[Any]:
 
 def _records(conn: sa.Connection, query: sa.Select[Any]) -> list[AccountRecord]:
     rows = list(conn.execute(query).mappings())
+    return _with_aliases(conn, rows)
+
+
+def _with_aliases(conn: sa.Connection, rows: Sequence[sa.RowMapping]) -> list[AccountRecord]:
     ids = [r["account_id"] for r in rows]
     alias_of: dict[str, list[str]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in _chunks(ids):
         for a in conn.execute(
             sa.select(aliases.c.address, aliases.c.account_id)
             .where(aliases.c.account_id.in_(chunk))
@@ -299,21 +319,52 @@ def list_accounts(conn: sa.Connection, states: Sequence[str] | None = None) -> l
 def select_for_letters(
     conn: sa.Connection,
     *,
-    departement: str | None,
-    uai: str | None,
-    only_new: bool,
+    states: Sequence[str],
+    departement: str | None = None,
+    uai: str | None = None,
     logins: Sequence[str] | None = None,
 ) -> list[AccountRecord]:
-    """Accounts a letter may be printed for: provisioned (new) or, on request, re-issued."""
-    states = ["provisioned"] if only_new else ["provisioned", "letter_issued", "active"]
-    query = _account_query().where(accounts.c.state.in_(states))
+    """Accounts in ``states`` of a département, an establishment and/or a list of logins.
+
+    Which states may get a letter is the caller's rule (:mod:`academail.letters`).
+    """
+    query = _account_query().where(accounts.c.state.in_(list(states)))
     if departement:
         query = query.where(establishments.c.departement_code == departement)
     if uai:
         query = query.where(agents.c.uai == uai)
-    if logins is not None:
-        query = query.where(accounts.c.login.in_(list(logins)))
-    return _records(conn, query)
+    if logins is None:
+        return _records(conn, query)
+    rows: list[sa.RowMapping] = []
+    for chunk in _chunks(list(dict.fromkeys(logins))):
+        rows += conn.execute(query.where(accounts.c.login.in_(chunk))).mappings()
+    return _with_aliases(conn, rows)
+
+
+def letter_states(conn: sa.Connection, account_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+    """``(state, letter_count)`` by account id: what a letter run checks before commit."""
+    found: dict[str, tuple[str, int]] = {}
+    for chunk in _chunks(account_ids):
+        query = sa.select(accounts.c.id, accounts.c.state, accounts.c.letter_count).where(
+            accounts.c.id.in_(chunk)
+        )
+        found.update({r.id: (r.state, r.letter_count) for r in conn.execute(query)})
+    return found
+
+
+def last_disabled_by(
+    conn: sa.Connection, logins: Sequence[str], actions: Sequence[str]
+) -> dict[str, str]:
+    """By login, the actor of the latest audit entry among ``actions`` (who disabled it)."""
+    latest: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(logins):
+        query = sa.select(audit_log.c.id, audit_log.c.target, audit_log.c.actor).where(
+            audit_log.c.action.in_(list(actions)), audit_log.c.target.in_(chunk)
+        )
+        for r in conn.execute(query):
+            if r.target not in latest or latest[r.target][0] < r.id:
+                latest[r.target] = (r.id, r.actor)
+    return {login: actor for login, (_, actor) in latest.items()}
 
 
 def load_hr_fields(conn: sa.Connection, columns: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -324,8 +375,7 @@ def load_hr_fields(conn: sa.Connection, columns: Sequence[str]) -> dict[str, dic
 
 def wipe_agents(conn: sa.Connection, agent_ids: Sequence[str], now: dt.datetime) -> None:
     """Erases the personal data of deleted agents; the NUMEN HMAC stays for re-hiring."""
-    for start in range(0, len(agent_ids), 500):
-        chunk = list(agent_ids[start : start + 500])
+    for chunk in _chunks(agent_ids):
         conn.execute(
             agents.update()
             .where(agents.c.id.in_(chunk))
@@ -345,8 +395,7 @@ def wipe_agents(conn: sa.Connection, agent_ids: Sequence[str], now: dt.datetime)
 
 def release_identifiers(conn: sa.Connection, values: Sequence[str], now: dt.datetime) -> None:
     """Marks identifiers of deleted accounts released (the start of any quarantine)."""
-    for start in range(0, len(values), 500):
-        chunk = list(values[start : start + 500])
+    for chunk in _chunks(values):
         conn.execute(
             identifiers.update().where(identifiers.c.identifier.in_(chunk)).values(released_at=now)
         )

@@ -14,7 +14,7 @@ from academail.identity.authenticate import Outcome
 from academail.identity.credentials import PasswordRejected
 from academail.identity.policy import rules_for_display
 from academail.web.portal.login import after_password, require
-from academail.web.requests import platform_of, redirect, safe_next
+from academail.web.requests import client_ip, platform_of, redirect, safe_next, user_agent
 from academail.web.templating import render
 
 __all__ = ["router"]
@@ -77,7 +77,12 @@ async def choose_password(
             email="",
             mobile="",
         )
-    return redirect("/activation")
+    # The new password ends every session of the old generation, this one too:
+    # the activation continues in a fresh one.
+    fresh = await platform_of(request).sessions.advance(
+        session, "activation", client_ip(request), user_agent(request), session.data
+    )
+    return redirect("/activation", fresh)
 
 
 async def _set_password(
