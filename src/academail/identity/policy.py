@@ -17,9 +17,10 @@ Two profiles (:data:`PROFILES`).
 * ``anssi``: what the current guidance asks for instead — at least 15 characters,
   the same strength, personal-data and history checks, no composition rule and no
   periodic expiry. ANSSI, *Recommandations relatives à l'authentification
-  multifacteur et aux mots de passe* (guide v2.0, October 2021), sizes the
-  password to the risk rather than to character classes and advises against
-  periodic renewal of ordinary users' passwords; NIST SP 800-63B-4 (2025) §3.1.1.2
+  multifacteur et aux mots de passe* (guide v2.0, October 2021, with the CNIL),
+  sizes the password to a risk analysis and its context of use (throttling,
+  second factor) and no longer asks ordinary users to renew it periodically;
+  NIST SP 800-63B-4 (2025) §3.1.1.2
   says a verifier SHALL NOT impose composition rules nor periodic changes and
   asks 15 characters when the password is the only factor (as for IMAP/SMTP
   here). Composition rules push users to ``Motdepasse1!`` and rotation to
@@ -61,7 +62,7 @@ are zxcvbn 4.5 internals: pin the minor version, and the tests here fail if they
 move.
 
 Threats. A stolen hash database cracked offline (strength, no personal data),
-credential stuffing from another site's leak (history, strength), and a colleague
+the return of a previous, possibly leaked password (history), and a colleague
 guessing from what they know (name, login, NUMEN, date of birth). Messages never
 echo the password nor the NUMEN; :class:`AgentFacts` keeps the NUMEN and the date
 of birth out of its ``repr`` so that they do not reach logs.

@@ -1,5 +1,6 @@
 """Composition root."""
 
 from academail.runtime.platform import InitReport, Platform, initialise, open_platform
+from academail.runtime.serve import serve, tls_files
 
-__all__ = ["InitReport", "Platform", "initialise", "open_platform"]
+__all__ = ["InitReport", "Platform", "initialise", "open_platform", "serve", "tls_files"]

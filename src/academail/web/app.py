@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from academail.core.secretbox import derive_key
-from academail.web import portal
+from academail.web import account, portal, selfservice, sso
 from academail.web.requests import redirect, safe_next
 from academail.web.security import CsrfMiddleware, SecurityHeadersMiddleware, SessionMiddleware
 
@@ -60,6 +60,9 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(portal.router)
+    app.include_router(selfservice.router)
+    app.include_router(account.router)
+    app.include_router(sso.router)
 
     @app.get("/langue/{lang}")
     async def language(request: Request, lang: str, next: str = "/") -> Response:  # noqa: A002

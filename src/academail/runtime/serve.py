@@ -1,0 +1,46 @@
+"""``academail serve``: the web server (uvicorn, HTTPS) on the platform's event loop.
+
+Listeners for IMAP, SMTP and POP3 join this same loop in later issues (architecture:
+one asyncio event loop, one TaskGroup).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import uvicorn
+
+from academail.config import Settings
+from academail.core.clock import Clock
+from academail.runtime.platform import open_platform
+from academail.runtime.tls import ensure_self_signed
+from academail.web import create_app
+
+__all__ = ["serve", "tls_files"]
+
+
+def tls_files(settings: Settings) -> tuple[str, str]:
+    web = settings.web
+    if web.tls_cert and web.tls_key:
+        return web.tls_cert, web.tls_key
+    public = urlsplit(web.public_url or settings.academie.portal_url).hostname or "localhost"
+    cert, key = ensure_self_signed(settings.data_dir, [public, "localhost", "127.0.0.1", web.host])
+    return str(cert), str(key)
+
+
+async def serve(settings: Settings, clock: Clock | None = None) -> None:
+    """Runs until cancelled (Ctrl-C)."""
+    cert, key = tls_files(settings)
+    async with open_platform(settings, clock) as platform:
+        config = uvicorn.Config(
+            create_app(platform),
+            host=settings.web.host,
+            port=settings.web.port,
+            ssl_certfile=cert,
+            ssl_keyfile=key,
+            log_level="warning",
+            proxy_headers=False,
+            server_header=False,
+            lifespan="off",
+        )
+        await uvicorn.Server(config).serve()
