@@ -115,6 +115,8 @@ _FAILED = AuthResult(Outcome.FAILED, message=messages.LOGIN_FAILED)
 _CAN_SIGN_IN = {AccountState.LETTER_ISSUED, AccountState.ACTIVE}
 _DEVICE_TOUCH = dt.timedelta(minutes=5)
 _RECENT_SECRETS = 5
+_RECORD_TTL = dt.timedelta(seconds=10)
+_MAX_RECORDS = 100_000
 
 
 @dataclass
@@ -149,6 +151,7 @@ class Authenticator:
             clock, auth.ip_failure_limit, dt.timedelta(minutes=auth.ip_window_minutes)
         )
         self._cache: dict[str, _Cached] = {}
+        self._records: dict[str, tuple[AuthRecord, dt.datetime]] = {}
         self._touched: dict[str, dt.datetime] = {}
         self._dummy_hash: str | None = None
         self._expiry_days = policy_for(settings).expiry_days
@@ -160,8 +163,8 @@ class Authenticator:
         if self._throttle.blocked(ctx.remote_ip):
             return AuthResult(Outcome.THROTTLED, message=messages.THROTTLED)
         key = normalise_identifier(identifier)
-        record = await self._store.run(lambda c: cred_repo.load_for_auth(c, key)) if key else None
         now = self._clock.now()
+        record = await self._lookup(key, ctx, now) if key else None
         if record is None or self._blocked(record, now):
             await self._dummy_verify(secret)
             await self._failed(record, secret, ctx, now, counted=False)
@@ -176,6 +179,30 @@ class Authenticator:
     def invalidate(self, account_id: str) -> None:
         """Forgets a cached verification (password changed, account locked…)."""
         self._cache.pop(account_id, None)
+        self._forget_record(account_id)
+
+    def _forget_record(self, account_id: str) -> None:
+        for key in [k for k, (r, _) in self._records.items() if r.account_id == account_id]:
+            del self._records[key]
+
+    async def _lookup(self, key: str, ctx: AuthContext, now: dt.datetime) -> AuthRecord | None:
+        """The account's sign-in record; protocol doors reuse one read for a few seconds.
+
+        A phone's IMAP and SMTP connections arrive in bursts; re-reading the same row
+        for each would make the database the limit. A change made on this node
+        (password, lock) invalidates at once; on another node it is seen within
+        ``_RECORD_TTL`` (the cross-node change feed will shorten this).
+        """
+        if ctx.door.is_protocol:
+            hit = self._records.get(key)
+            if hit is not None and now - hit[1] < _RECORD_TTL:
+                return hit[0]
+        record = await self._store.run(lambda c: cred_repo.load_for_auth(c, key))
+        if record is not None and ctx.door.is_protocol:
+            if len(self._records) > _MAX_RECORDS:
+                self._records.clear()
+            self._records[key] = (record, now)
+        return record
 
     # -- checks ----------------------------------------------------------------------------
     def _blocked(self, record: AuthRecord, now: dt.datetime) -> bool:
@@ -204,28 +231,33 @@ class Authenticator:
     async def _check_protocol(
         self, record: AuthRecord, secret: str, ctx: AuthContext, now: dt.datetime, base: AuthResult
     ) -> AuthResult:
+        mac = keyed_hash(self._mac_key, f"{record.account_id}|{secret}")
+        if self._cached(record, mac, now):  # a secret verified moments ago: no argon2, no I/O
+            return self._fresh(record, base, now)
         if await self._app_password(record, secret, ctx, now):
+            self._cache[record.account_id] = _Cached(record.generation, mac, now)
             return AuthResult(Outcome.OK, record.account_id, record.login, via_app_password=True)
         if record.has_otp or not record.password_hash:
             return _FAILED  # with OTP, clients use application passwords only
-        mac = keyed_hash(self._mac_key, f"{record.account_id}|{secret}")
-        cached = self._cache.get(record.account_id)
-        ttl = dt.timedelta(minutes=self._settings.auth.credentials_cache_minutes)
-        if cached and cached.generation == record.generation and now - cached.verified_at < ttl:
-            if hmac.compare_digest(cached.mac, mac):
-                return (
-                    base
-                    if not self._password_expired(record, now)
-                    else _with(base, Outcome.PASSWORD_EXPIRED)
-                )
         if not await verify_off_loop(record.password_hash, secret):
             return _FAILED
         self._cache[record.account_id] = _Cached(record.generation, mac, now)
+        return self._fresh(record, base, now)
+
+    def _cached(self, record: AuthRecord, mac: str, now: dt.datetime) -> bool:
+        cached = self._cache.get(record.account_id)
+        ttl = dt.timedelta(minutes=self._settings.auth.credentials_cache_minutes)
         return (
-            base
-            if not self._password_expired(record, now)
-            else _with(base, Outcome.PASSWORD_EXPIRED)
+            cached is not None
+            and cached.generation == record.generation
+            and now - cached.verified_at < ttl
+            and hmac.compare_digest(cached.mac, mac)
         )
+
+    def _fresh(self, record: AuthRecord, base: AuthResult, now: dt.datetime) -> AuthResult:
+        if self._password_expired(record, now):
+            return _with(base, Outcome.PASSWORD_EXPIRED)
+        return base
 
     async def _app_password(
         self, record: AuthRecord, secret: str, ctx: AuthContext, now: dt.datetime
@@ -376,6 +408,8 @@ class Authenticator:
         if not needs_write:
             return
         self._touched[device] = now
+        if record.failed_count or record.recent_failed_secrets or record.state != "active":
+            self._forget_record(record.account_id)  # the write below changes the record
 
         def work(conn: Connection) -> None:
             first_time = not any(
