@@ -6,15 +6,16 @@ the first guesses of any attacker who targets French users (dependencies.md,
 "Identity costs"). The strength rule therefore adds two French dictionaries:
 
 * :data:`COMMON_WORDS` — written for this project, not copied from a leak list:
-  about 200 words and keyboard walks that French agents really use as passwords
+  about 280 words and keyboard walks that French agents really use as passwords
   (AZERTY walks, pet names, cities of the académie, school vocabulary, the most
   frequent first names and surnames). Its order is its rank: earlier means
   guessed sooner.
 * :func:`dictionary_words` — Debian's ``wfrench`` list (``/usr/share/dict/french``,
-  about 346,000 inflected forms) when the package is installed, read once at first
-  use. It is alphabetical, not ranked by frequency, so every word gets the same
-  rank (:data:`DICTIONARY_RANK`). Without the file the estimate still works, only
-  more generously for rare words; that is why it is optional at run time.
+  about 346,000 inflected forms) when the package is installed, read once, at the
+  first check or at ``policy.warm_up()``. It is alphabetical, not ranked by
+  frequency, so every word gets the same rank (:data:`DICTIONARY_RANK`). Without
+  the file the estimate still works, only more generously for rare words; that is
+  why it is optional at run time.
 
 :func:`ranked_words` merges both with zxcvbn's own English dictionaries into the
 single ``word → rank`` mapping the strength estimate looks words up in.
@@ -106,13 +107,13 @@ def fold_word(word: str) -> str:
     return (word if word.isascii() else fold_ascii(word)).lower()
 
 
-@functools.cache
 def dictionary_words(path: Path = DEBIAN_FRENCH) -> frozenset[str]:
     """Debian's French words, folded, at least :data:`MIN_WORD_LENGTH` letters.
 
-    Read once per path and cached for the process (about 0.4 s and 20 MB for the
-    full list). An absent or unreadable file gives an empty set: the list is an
-    optional improvement, never a reason to refuse to start.
+    Reads the file on each call (about 0.4 s for the full list): the process
+    keeps only :func:`ranked_words`' cached mapping, not a second copy. An absent
+    or unreadable file gives an empty set: the list is an optional improvement,
+    never a reason to refuse to start.
     """
     try:
         text = path.read_text(encoding="utf-8")

@@ -508,6 +508,8 @@ def strength_score(
     # Fold a bounded head: ligatures only lengthen it, dropped symbols only make it stricter.
     head = password[: 2 * ZXCVBN_WINDOW]
     window = (head if head.isascii() else fold_ascii(head))[:ZXCVBN_WINDOW]
+    if not window:  # zxcvbn's scoring fails on an empty string; nothing is guessed faster
+        return 0
     inputs = matching.build_ranked_dict([word.lower() for word in user_inputs])
     dictionaries = (ranked_words(word_list), inputs)
     matches = _matches(window, dictionaries, max(_longest(word_list), *map(len, inputs), 0))
