@@ -86,6 +86,10 @@ class OutboxNotifier:
 
         await self._store.run(work)
 
+    async def latest(self, limit: int = 100) -> list[outbox_repo.OutboxMessage]:
+        """The newest messages (the demo console shows them)."""
+        return await self._store.run(lambda conn: outbox_repo.latest(conn, None, limit))
+
     async def sms(self, number: str, text: str) -> None:
         now = self._clock.now()
         await self._store.run(lambda conn: outbox_repo.add(conn, "sms", [number], "", text, now))

@@ -10,18 +10,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from academail.blobs import FileBlobStore
-from academail.config import Settings
+from academail.config import Settings, mask_url
 from academail.core.clock import Clock, SystemClock
 from academail.core.keys import Keys, ensure_keys, load_keys
+from academail.core.offload import off_loop
 from academail.identity import AccountService, StaffImporter
 from academail.identity.authenticate import Authenticator
+from academail.identity.captcha import build_french_voices
 from academail.identity.credentials import CredentialService
 from academail.identity.passwords import HashCost
+from academail.identity.recovery import RecoveryService
+from academail.identity.second_factor import SecondFactorService
 from academail.identity.sessions import SessionService
 from academail.letters import LetterService
-from academail.notify import HttpSms, Notifier, OutboxNotifier
+from academail.notify import HttpSms, OutboxNotifier
 from academail.store import Connection, Store, open_store, upgrade
 from academail.store import directory as directory_repo
 
@@ -38,10 +43,12 @@ class Platform:
     staff: StaffImporter
     accounts: AccountService
     letters: LetterService
-    notifier: Notifier
+    notifier: OutboxNotifier
     authenticator: Authenticator
     credentials: CredentialService
     sessions: SessionService
+    recovery: RecoveryService
+    second_factor: SecondFactorService
 
 
 @dataclass(frozen=True)
@@ -51,18 +58,19 @@ class InitReport:
     database: str
 
 
-def _safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
-    return url
+def _private_directory(path: Path) -> None:
+    """Creates ``path`` if needed and makes it 0700: it holds keys, the database, blobs."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
 
 
 async def initialise(settings: Settings) -> InitReport:
-    """``academail init``: data directory, keys (0600), schema, départements. Idempotent."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """``academail init``: data directory (0700), keys (0600), schema, départements.
+
+    Idempotent; also tightens the mode of a data directory made by an older version.
+    """
+    _private_directory(settings.data_dir)
     created = ensure_keys(settings.data_dir)
     store = open_store(settings.database_url, pool_size=settings.store.pool_size)
     try:
@@ -78,7 +86,10 @@ async def initialise(settings: Settings) -> InitReport:
         await store.run(work)
     finally:
         await store.close()
-    return InitReport(str(settings.data_dir.resolve()), created, _safe_url(settings.database_url))
+    voices = settings.data_dir / "voices"
+    if settings.auth.captcha_french_voices and not (voices / "9" / "fr.wav").exists():
+        await off_loop(build_french_voices, voices)  # False without the tools: English digits
+    return InitReport(str(settings.data_dir.resolve()), created, mask_url(settings.database_url))
 
 
 @asynccontextmanager
@@ -95,6 +106,9 @@ async def open_platform(settings: Settings, clock: Clock | None = None) -> Async
     )
     notifier = OutboxNotifier(store, clock, gateway)
     authenticator = Authenticator(store, clock, keys, settings, notifier, cost)
+    accounts = AccountService(store, clock, settings)
+    credentials = CredentialService(store, clock, keys, settings, notifier, authenticator, cost)
+    sessions = SessionService(store, clock, settings)
     try:
         yield Platform(
             settings=settings,
@@ -103,14 +117,24 @@ async def open_platform(settings: Settings, clock: Clock | None = None) -> Async
             keys=keys,
             blobs=FileBlobStore(settings.data_dir / "blobs"),
             staff=StaffImporter(store, clock, keys, settings),
-            accounts=AccountService(store, clock, settings),
+            accounts=accounts,
             letters=LetterService(store, clock, keys, settings),
             notifier=notifier,
             authenticator=authenticator,
-            credentials=CredentialService(
-                store, clock, keys, settings, notifier, authenticator, cost
+            credentials=credentials,
+            sessions=sessions,
+            recovery=RecoveryService(
+                store,
+                clock,
+                keys,
+                settings,
+                notifier,
+                credentials,
+                authenticator,
+                accounts,
+                sessions,
             ),
-            sessions=SessionService(store, clock, settings),
+            second_factor=SecondFactorService(store, clock, settings, notifier, authenticator),
         )
     finally:
         await store.close()

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from academail.core.secretbox import derive_key
-from academail.web import account, portal, selfservice, sso
+from academail.web import account, console, portal, selfservice, sso
 from academail.web.requests import redirect, safe_next
 from academail.web.security import CsrfMiddleware, SecurityHeadersMiddleware, SessionMiddleware
 
@@ -63,6 +63,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(selfservice.router)
     app.include_router(account.router)
     app.include_router(sso.router)
+    app.include_router(console.router)
 
     @app.get("/langue/{lang}")
     async def language(request: Request, lang: str, next: str = "/") -> Response:  # noqa: A002
