@@ -26,13 +26,13 @@ from pathlib import Path
 
 import httpx2
 import uvicorn
+from tests.fixtures.agents import PASSWORD, active_agent
 
 from academail.config import Settings
 from academail.identity.authenticate import AuthContext, Door
 from academail.identity.passwords import HashCost, hasher
 from academail.runtime import initialise, open_platform, tls_files
 from academail.web import create_app
-from tests.fixtures.agents import PASSWORD, active_agent
 
 
 def _free_port() -> int:
@@ -62,17 +62,32 @@ async def _protocol(platform, logins: list[str], concurrency: int, seconds: floa
             i += concurrency
 
     for login in logins:  # warm the cache
-        await platform.authenticator.authenticate(login, PASSWORD, AuthContext(Door.IMAP, "10.9.9.9", "bench"))
+        await platform.authenticator.authenticate(
+            login, PASSWORD, AuthContext(Door.IMAP, "10.9.9.9", "bench")
+        )
     began = time.perf_counter()
     await asyncio.gather(*(worker(n) for n in range(concurrency)))
     elapsed = time.perf_counter() - began
-    return {"per_s": len(latencies) / elapsed, "p50_ms": _pct(latencies, 0.5), "p99_ms": _pct(latencies, 0.99), "n": len(latencies)}
+    return {
+        "per_s": len(latencies) / elapsed,
+        "p50_ms": _pct(latencies, 0.5),
+        "p99_ms": _pct(latencies, 0.99),
+        "n": len(latencies),
+    }
 
 
 async def _portal(platform, logins: list[str], concurrency: int, seconds: float) -> dict:
     cert, key = tls_files(platform.settings)
     port = _free_port()
-    config = uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, ssl_certfile=cert, ssl_keyfile=key, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        create_app(platform),
+        host="127.0.0.1",
+        port=port,
+        ssl_certfile=cert,
+        ssl_keyfile=key,
+        log_level="warning",
+        lifespan="off",
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -90,7 +105,15 @@ async def _portal(platform, logins: list[str], concurrency: int, seconds: float)
                 page = await client.get("/connexion")
                 token = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
                 start = time.perf_counter()
-                response = await client.post("/connexion", data={"csrf": token, "identifiant": logins[i % len(logins)], "mot_de_passe": PASSWORD}, headers={"origin": base.split("://")[0] + "://" + f"127.0.0.1:{port}"})
+                response = await client.post(
+                    "/connexion",
+                    data={
+                        "csrf": token,
+                        "identifiant": logins[i % len(logins)],
+                        "mot_de_passe": PASSWORD,
+                    },
+                    headers={"origin": base.split("://")[0] + "://" + f"127.0.0.1:{port}"},
+                )
                 latencies.append(time.perf_counter() - start)
                 assert response.status_code == 303, response.status_code
                 client.cookies.clear()
@@ -101,7 +124,12 @@ async def _portal(platform, logins: list[str], concurrency: int, seconds: float)
     elapsed = time.perf_counter() - began
     server.should_exit = True
     await task
-    return {"per_s": len(latencies) / elapsed, "p50_ms": _pct(latencies, 0.5), "p99_ms": _pct(latencies, 0.99), "n": len(latencies)}
+    return {
+        "per_s": len(latencies) / elapsed,
+        "p50_ms": _pct(latencies, 0.5),
+        "p99_ms": _pct(latencies, 0.99),
+        "n": len(latencies),
+    }
 
 
 def _argon2_cost(settings: Settings) -> dict:
@@ -115,14 +143,26 @@ def _argon2_cost(settings: Settings) -> dict:
         start = time.perf_counter()
         h.verify(encoded, PASSWORD)
         verifies.append(time.perf_counter() - start)
-    return {"t": p.time_cost, "m_kib": p.memory_kib, "p": p.parallelism, "hash_ms": statistics.median(hashes) * 1000, "verify_ms": statistics.median(verifies) * 1000}
+    return {
+        "t": p.time_cost,
+        "m_kib": p.memory_kib,
+        "p": p.parallelism,
+        "hash_ms": statistics.median(hashes) * 1000,
+        "verify_ms": statistics.median(verifies) * 1000,
+    }
 
 
 async def run(store_url: str, agents: int, seconds: float) -> dict:
     settings = Settings(data_dir=Path(tempfile.mkdtemp()))
-    settings = dataclasses.replace(settings, store=dataclasses.replace(settings.store, url=store_url))
-    settings = dataclasses.replace(settings, web=dataclasses.replace(settings.web, allowed_hosts=["127.0.0.1"]))
-    settings = dataclasses.replace(settings, auth=dataclasses.replace(settings.auth, ip_failure_limit=10**9))
+    settings = dataclasses.replace(
+        settings, store=dataclasses.replace(settings.store, url=store_url)
+    )
+    settings = dataclasses.replace(
+        settings, web=dataclasses.replace(settings.web, allowed_hosts=["127.0.0.1"])
+    )
+    settings = dataclasses.replace(
+        settings, auth=dataclasses.replace(settings.auth, ip_failure_limit=10**9)
+    )
     await initialise(settings)
     async with open_platform(settings) as platform:
         logins = [(await active_agent(platform, n))[0] for n in range(1, agents + 1)]
@@ -156,12 +196,15 @@ def main() -> None:
     for name, url in stores:
         figures[name] = asyncio.run(run(url, args.agents, args.seconds))
     a = figures["sqlite"]["argon2"]
-    print(f"argon2id t={a['t']} m={a['m_kib']} KiB p={a['p']}: hash {a['hash_ms']:.1f} ms, verify {a['verify_ms']:.1f} ms")
+    cost = f"argon2id t={a['t']} m={a['m_kib']} KiB p={a['p']}"
+    print(f"{cost}: hash {a['hash_ms']:.1f} ms, verify {a['verify_ms']:.1f} ms")
     print(f"{'store':<12}{'door':<22}{'per s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for name, f in figures.items():
         for door in ("protocol_warm_cache", "portal_https"):
             d = f[door]
-            print(f"{name:<12}{door:<22}{d['per_s']:>10.0f}{d['p50_ms']:>10.1f}{d['p99_ms']:>10.1f}")
+            print(
+                f"{name:<12}{door:<22}{d['per_s']:>10.0f}{d['p50_ms']:>10.1f}{d['p99_ms']:>10.1f}"
+            )
     print(json.dumps({"cores": os.cpu_count(), "figures": figures}))
 
 

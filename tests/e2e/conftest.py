@@ -41,9 +41,14 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
         "args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
         ],
     }
 
@@ -65,8 +70,13 @@ async def live(platform: Platform) -> AsyncIterator[str]:
     cert, key = tls_files(platform.settings)
     port = _free_port()
     config = uvicorn.Config(
-        create_app(platform), host="127.0.0.1", port=port, ssl_certfile=cert, ssl_keyfile=key,
-        log_level="warning", lifespan="off",
+        create_app(platform),
+        host="127.0.0.1",
+        port=port,
+        ssl_certfile=cert,
+        ssl_keyfile=key,
+        log_level="warning",
+        lifespan="off",
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -15,7 +15,9 @@ NEW = "Somme-Baie-2026-phoque!"
 
 
 async def test_letter_activation_applications(platform: Platform, live: str, page: Page):
-    report = await platform.staff.run(export(row(numen=numen(1), prenom="Zoë", nom_usage="Lefèvre")), "rh.csv")
+    report = await platform.staff.run(
+        export(row(numen=numen(1), prenom="Zoë", nom_usage="Lefèvre")), "rh.csv"
+    )
     login = report.created[0].login
     temp = await temporary_password(platform, login)
 
@@ -35,23 +37,31 @@ async def test_letter_activation_applications(platform: Platform, live: str, pag
     await page.get_by_label("Adresse électronique personnelle").fill("zoe.perso@example.org")
     await page.get_by_label("Téléphone mobile (facultatif)").fill("07 11 22 33 44")
     await page.get_by_role("button", name="Recevoir le code").click()
-    await page.get_by_label("Code reçu par courriel").fill(await outbox_code(platform, "zoe.perso@example.org"))
+    await page.get_by_label("Code reçu par courriel").fill(
+        await outbox_code(platform, "zoe.perso@example.org")
+    )
     await page.get_by_label("Code reçu par SMS").fill(await outbox_code(platform, "+33711223344"))
     await page.get_by_role("button", name="Activer mon compte").click()
 
     await expect(page.get_by_role("heading", name="Bonjour Zoë")).to_be_visible()
-    await expect(page.locator(".applications").get_by_role("link", name="Messagerie")).to_be_visible()
+    await expect(
+        page.locator(".applications").get_by_role("link", name="Messagerie")
+    ).to_be_visible()
     await page.screenshot(path=str(platform.settings.data_dir / "applications.png"), full_page=True)
 
 
-async def test_lockout_after_five_wrong_passwords_then_unlock(platform: Platform, live: str, page: Page, clock):
+async def test_lockout_after_five_wrong_passwords_then_unlock(
+    platform: Platform, live: str, page: Page, clock
+):
     login, _ = await active_agent(platform)
     await page.goto(f"{live}/connexion")
     for attempt in range(5):
         await page.get_by_label("Identifiant ou adresse électronique").fill(login)
         await page.get_by_label("Mot de passe", exact=True).fill(f"Erreur-{attempt}-2026!")
         await page.get_by_role("button", name="Se connecter").click()
-        await expect(page.get_by_role("alert")).to_contain_text("Identifiant ou mot de passe incorrect")
+        await expect(page.get_by_role("alert")).to_contain_text(
+            "Identifiant ou mot de passe incorrect"
+        )
     await page.get_by_label("Identifiant ou adresse électronique").fill(login)
     await page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
     await page.get_by_role("button", name="Se connecter").click()

@@ -19,7 +19,9 @@ PORTAL = AuthContext(Door.PORTAL, "192.0.2.20", "Firefox")
 
 async def _audit(platform: Platform, action: str) -> int:
     def work(conn):
-        return conn.execute(sa.select(sa.func.count()).select_from(audit_log).where(audit_log.c.action == action)).scalar_one()
+        return conn.execute(
+            sa.select(sa.func.count()).select_from(audit_log).where(audit_log.c.action == action)
+        ).scalar_one()
 
     return await platform.store.run(work)
 
@@ -54,7 +56,9 @@ async def test_five_distinct_failures_lock_for_thirty_minutes(platform: Platform
 async def test_a_phone_repeating_the_same_old_password_counts_once(platform: Platform):
     login, _ = await active_agent(platform)
     for _ in range(20):
-        assert (await platform.authenticator.authenticate(login, "Ancien-mot-2025!", IMAP)).outcome is Outcome.FAILED
+        assert (
+            await platform.authenticator.authenticate(login, "Ancien-mot-2025!", IMAP)
+        ).outcome is Outcome.FAILED
     assert (await platform.accounts.show(login)).state is AccountState.ACTIVE
     assert (await platform.authenticator.authenticate(login, PASSWORD, IMAP)).outcome is Outcome.OK
     assert await _audit(platform, "auth.failure") == 20  # each attempt audited, counted once
@@ -63,7 +67,9 @@ async def test_a_phone_repeating_the_same_old_password_counts_once(platform: Pla
 async def test_unknown_and_wrong_give_the_same_result(platform: Platform):
     login, _ = await active_agent(platform)
     wrong = await platform.authenticator.authenticate(login, "Faux-2026-mdp!", PORTAL)
-    unknown = await platform.authenticator.authenticate("personne.inconnue", "Faux-2026-mdp!", PORTAL)
+    unknown = await platform.authenticator.authenticate(
+        "personne.inconnue", "Faux-2026-mdp!", PORTAL
+    )
     assert wrong == unknown
     assert wrong.account_id is None and wrong.login is None
 
@@ -83,11 +89,17 @@ async def test_per_ip_throttle_runs_before_any_account(platform: Platform):
 async def test_suspended_and_disabled_cannot_sign_in(platform: Platform):
     login, _ = await active_agent(platform)
     await platform.accounts.apply(login, Event.SUSPEND, "support")
-    assert (await platform.authenticator.authenticate(login, PASSWORD, PORTAL)).outcome is Outcome.FAILED
+    assert (
+        await platform.authenticator.authenticate(login, PASSWORD, PORTAL)
+    ).outcome is Outcome.FAILED
     await platform.accounts.apply(login, Event.REINSTATE, "support")
-    assert (await platform.authenticator.authenticate(login, PASSWORD, PORTAL)).outcome is Outcome.OK
+    assert (
+        await platform.authenticator.authenticate(login, PASSWORD, PORTAL)
+    ).outcome is Outcome.OK
     await platform.accounts.apply(login, Event.DISABLE, "support")
-    assert (await platform.authenticator.authenticate(login, PASSWORD, PORTAL)).outcome is Outcome.FAILED
+    assert (
+        await platform.authenticator.authenticate(login, PASSWORD, PORTAL)
+    ).outcome is Outcome.FAILED
 
 
 async def test_cache_is_voided_by_a_password_change(platform: Platform):
@@ -107,12 +119,18 @@ async def test_temporary_password_only_opens_activation_on_the_portal(platform: 
     login = report.created[0].login
     temp = await temporary_password(platform, login)
     assert (await platform.authenticator.authenticate(login, temp, IMAP)).outcome is Outcome.FAILED
-    assert (await platform.authenticator.authenticate(login, temp, PORTAL)).outcome is Outcome.MUST_ACTIVATE
+    assert (
+        await platform.authenticator.authenticate(login, temp, PORTAL)
+    ).outcome is Outcome.MUST_ACTIVATE
     clock.advance(dt.timedelta(days=31))
-    assert (await platform.authenticator.authenticate(login, temp, PORTAL)).outcome is Outcome.TEMP_EXPIRED
+    assert (
+        await platform.authenticator.authenticate(login, temp, PORTAL)
+    ).outcome is Outcome.TEMP_EXPIRED
 
 
 async def test_expired_password_after_180_days(platform: Platform, clock):
     login, _ = await active_agent(platform)
     clock.advance(dt.timedelta(days=180))
-    assert (await platform.authenticator.authenticate(login, PASSWORD, PORTAL)).outcome is Outcome.PASSWORD_EXPIRED
+    assert (
+        await platform.authenticator.authenticate(login, PASSWORD, PORTAL)
+    ).outcome is Outcome.PASSWORD_EXPIRED

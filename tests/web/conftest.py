@@ -41,14 +41,18 @@ class Browser:
 async def web(platform: Platform) -> AsyncIterator[Browser]:
     app = create_app(platform)
     transport = httpx2.ASGITransport(app=app)
-    async with httpx2.AsyncClient(transport=transport, base_url=BASE, follow_redirects=False) as client:
+    async with httpx2.AsyncClient(
+        transport=transport, base_url=BASE, follow_redirects=False
+    ) as client:
         yield Browser(client)
 
 
 async def last_mail(platform: Platform, recipient: str) -> str:
     def work(conn):
         row = conn.execute(
-            sa.select(outbox.c.body).where(outbox.c.recipient == recipient).order_by(outbox.c.id.desc())
+            sa.select(outbox.c.body)
+            .where(outbox.c.recipient == recipient)
+            .order_by(outbox.c.id.desc())
         ).first()
         return row.body if row else ""
 
