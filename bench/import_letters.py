@@ -48,7 +48,9 @@ async def _one_run(agents: int, url: str, data: bytes) -> dict[str, float]:
         reimport = time.perf_counter() - start
         assert not again.created and not again.updated
         start = time.perf_counter()
-        issued = await platform.letters.issue(LetterSelection(departement="80"), "bench")
+        issued = await platform.letters.issue(
+            LetterSelection(departement="80"), "bench", deliver=lambda _pdf: None
+        )
         letters = time.perf_counter() - start
     return {
         "created": len(report.created),

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from academail.config import load_settings, render_example
+from academail.config import (
+    is_secret_name,
+    load_settings,
+    mask_url,
+    render_example,
+    settings_for_display,
+)
 from academail.core.errors import InvalidInput
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,3 +89,42 @@ def test_example_file_is_generated_and_parses_back(tmp_path):
     path = tmp_path / "full.toml"
     path.write_text(uncommented, encoding="utf-8")
     assert load_settings(path) == load_settings()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u:pw@db:5432/mail", "postgresql://u:***@db:5432/mail"),
+        (
+            "postgresql://u@db/mail?password=pw&sslmode=require",
+            "postgresql://u@db/mail?password=***&sslmode=require",
+        ),
+        ("postgresql://db/mail?sslmode=require", "postgresql://db/mail?sslmode=require"),
+        ("https://gw.example/send?api_key=k&to=1", "https://gw.example/send?api_key=***&to=1"),
+        (
+            "sqlite:////srv/academail/academail.sqlite3",
+            "sqlite:////srv/academail/academail.sqlite3",
+        ),
+    ],
+)
+def test_mask_url(url, shown):
+    assert mask_url(url) == shown
+
+
+def test_settings_for_display_masks_every_secret_by_name():
+    s = load_settings(
+        None,
+        {
+            "ACADEMAIL_NOTIFY_SMS_HTTP_TOKEN": "t0k3n",
+            "ACADEMAIL_STORE_URL": "postgresql://u:pw@db/mail",
+        },
+    )
+    shown = settings_for_display(s)
+    assert shown["notify"]["sms_http_token"] == "(défini, masqué)"
+    assert shown["store"]["url"] == "postgresql://u:***@db/mail"
+    assert shown["auth"]["password_profile"] == "academie"
+    assert shown["identity"]["password"]["time_cost"] == 2  # a section, not a secret
+    assert shown["data_dir"] == "academail-data"
+    assert "t0k3n" not in repr(shown) and ":pw@" not in repr(shown)
+    assert is_secret_name("session_secret") and is_secret_name("smtp_password")
+    assert not is_secret_name("sms_http_url")

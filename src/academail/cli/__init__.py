@@ -10,6 +10,7 @@ from academail.cli.account import account_app
 from academail.cli.admin import config_app, init, migrate
 from academail.cli.demo import demo, demo_data
 from academail.cli.letters import letters
+from academail.cli.sso import sso_app
 from academail.cli.staff import staff_app
 
 __all__ = ["app", "main"]
@@ -43,6 +44,7 @@ app.command("demo")(demo)
 app.add_typer(config_app, name="config")
 app.add_typer(staff_app, name="staff")
 app.add_typer(account_app, name="account")
+app.add_typer(sso_app, name="sso")
 
 
 def main() -> None:

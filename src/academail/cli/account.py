@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from academail.cli.context import OUT, fail, with_platform
+from academail.cli.output import issue_into, pending_file
 from academail.core.clock import to_paris
 from academail.identity import AccountView, Event
 from academail.letters import LetterSelection
 from academail.runtime import Platform
 
-__all__ = ["account_app", "write_private"]
+__all__ = ["account_app"]
 
 account_app = typer.Typer(help="Actions sur un compte (support).", no_args_is_help=True)
 
@@ -119,33 +118,22 @@ def enable(ctx: typer.Context, identifier: str = _IDENT) -> None:
 def reissue(
     ctx: typer.Context,
     identifier: str = _IDENT,
-    out: Path = typer.Option(..., "--out", help="Fichier PDF du courrier."),
+    out: Path = typer.Option(..., "--out", help="Fichier PDF du courrier (mode 0600)."),
 ) -> None:
-    """Édite un nouveau courrier : nouveau mot de passe provisoire, l'ancien ne vaut plus."""
+    """Édite un nouveau courrier : nouveau mot de passe provisoire, l'ancien ne vaut plus.
 
-    async def work(platform: Platform) -> int:
-        view = await platform.accounts.show(identifier)
-        issued = await platform.letters.issue(LetterSelection(logins=(view.record.login,)), "cli")
-        write_private(out, issued.pdf)
-        return issued.count
+    Seule commande qui réinitialise un compte actif : le mot de passe choisi par
+    l'agent cesse de fonctionner (action de support, journalisée).
+    """
+    with pending_file(out) as pending:
 
-    count = with_platform(ctx, work)
+        async def work(platform: Platform) -> int:
+            view = await platform.accounts.show(identifier)
+            selection = LetterSelection(logins=(view.record.login,))
+            issued = await issue_into(pending, platform.letters, selection, "cli")
+            return issued.count
+
+        count = with_platform(ctx, work)
     if count == 0:
         fail("aucun courrier édité : le compte n'est pas dans un état qui le permet")
     OUT.print(f"Courrier écrit dans {out}")
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Writes a file of letters atomically with mode 0600: it holds passwords and NUMENs."""
-    path = path.resolve()
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".letters-", suffix=".pdf")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import typer
 
 from academail.cli.context import OUT, run_async, settings_from
-from academail.config import render_example
+from academail.config import render_example, settings_for_display
 from academail.runtime import initialise
 
 __all__ = ["config_app", "init", "migrate"]
@@ -41,10 +40,6 @@ def config_example() -> None:
 
 @config_app.command("show")
 def config_show(ctx: typer.Context) -> None:
-    """Affiche les réglages en vigueur (fichier + variables ACADEMAIL_*)."""
-    settings = settings_from(ctx)
-    data = dataclasses.asdict(settings)
-    data["data_dir"] = str(settings.data_dir)
-    if settings.store.url and "@" in settings.store.url:
-        data["store"]["url"] = "(défini, masqué)"
+    """Affiche les réglages en vigueur (fichier + variables ACADEMAIL_*), secrets masqués."""
+    data = settings_for_display(settings_from(ctx))
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))

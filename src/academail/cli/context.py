@@ -1,9 +1,12 @@
 """What every command needs: the settings, a way to run async work, one error mapping.
 
-The CLI's single mapping of domain errors (style.md §4): an
+The CLI's single mapping of errors (style.md §4): an
 :class:`~academail.core.errors.AcademailError` is printed in French on stderr and the
-command exits with status 2 (1 is left for crashes); nothing half-done is printed as
-a success.
+command exits with status 2; a database or system error is printed as its kind only
+and exits with status 1. No traceback reaches the terminal: it could carry SQL
+parameters (names, dates of birth). The engines also hide parameters from their
+exception text (``hide_parameters``), and the log line names the error class only.
+Nothing half-done is printed as a success.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy import exc as sa_exc
 
 from academail.config import Settings, load_settings
 from academail.core.errors import AcademailError
-from academail.observability import configure_logging
+from academail.observability import configure_logging, get_logger
 from academail.runtime import Platform, open_platform
 
 __all__ = ["ERR", "OUT", "fail", "run_async", "settings_from", "with_platform"]
@@ -27,6 +31,7 @@ __all__ = ["ERR", "OUT", "fail", "run_async", "settings_from", "with_platform"]
 T = TypeVar("T")
 OUT = Console(highlight=False)
 ERR = Console(stderr=True, highlight=False)
+_log = get_logger("academail.cli")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -59,6 +64,17 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
         fail(exc.message)
     except FileNotFoundError as exc:
         fail(str(exc))
+    except sa_exc.SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None)
+        _log.error(
+            "database_error",
+            error=type(exc).__name__,
+            cause=type(cause).__name__ if cause is not None else "",
+        )
+        fail(f"erreur de base de données : {type(exc).__name__}", code=1)
+    except OSError as exc:
+        _log.error("system_error", error=type(exc).__name__, errno=exc.errno)
+        fail(f"erreur système : {exc.strerror or type(exc).__name__}", code=1)
 
 
 def with_platform(ctx: typer.Context, work: Callable[[Platform], Awaitable[T]]) -> T:

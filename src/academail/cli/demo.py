@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from academail.cli.account import write_private
 from academail.cli.context import OUT, run_async, settings_from, with_platform
+from academail.cli.output import issue_into, pending_file
 from academail.cli.report import print_report
 from academail.identity import ImportReport
 from academail.identity.hr import generate_export
@@ -54,18 +54,19 @@ def demo(
     if not export.exists():
         export.write_text(generate_export(agents, include_invalid=True), encoding="utf-8")
 
-    async def work(platform: Platform) -> tuple[ImportReport, IssuedLetters, list[str]]:
-        report = await platform.staff.run(
-            export.read_bytes(), str(export), apply_valid_rows=True, actor="demo"
-        )
-        issued = await platform.letters.issue(LetterSelection(only_new=True), "demo")
-        if issued.count:
-            write_private(folder / "courriers-nouveaux.pdf", issued.pdf)
-        return report, issued, list(issued.logins[:5])
-
-    report, issued, sample = with_platform(ctx, work)
-    print_report(report, limit=8)
     letters = folder / "courriers-nouveaux.pdf"
+    with pending_file(letters) as pending:
+
+        async def work(platform: Platform) -> tuple[ImportReport, IssuedLetters, list[str]]:
+            report = await platform.staff.run(
+                export.read_bytes(), str(export), apply_valid_rows=True
+            )
+            selection = LetterSelection(only_new=True)
+            issued = await issue_into(pending, platform.letters, selection, "demo")
+            return report, issued, list(issued.logins[:5])
+
+        report, issued, sample = with_platform(ctx, work)
+    print_report(report, limit=8)
     OUT.print()
     OUT.print("[bold]Démonstration prête.[/]")
     OUT.print(f"  Données : {settings.data_dir.resolve()}")

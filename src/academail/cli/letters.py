@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from academail.cli.account import write_private
 from academail.cli.context import OUT, fail, with_platform
+from academail.cli.output import issue_into, pending_file
 from academail.identity import normalise_uai
 from academail.letters import IssuedLetters, LetterSelection
 from academail.runtime import Platform
@@ -24,8 +24,10 @@ def letters(
 ) -> None:
     """Édite les courriers d'identifiants (une page par agent, triés pour l'envoi).
 
-    Sans --new, les comptes déjà édités de la sélection reçoivent un nouveau mot de
-    passe provisoire, et l'ancien courrier ne vaut plus.
+    Sans --new, les comptes de la sélection dont le courrier est déjà édité mais pas
+    encore activé reçoivent un nouveau mot de passe provisoire (l'ancien courrier ne
+    vaut plus). Un compte actif n'est jamais réinitialisé ici : pour cela,
+    « academail account reissue IDENTIFIANT ».
     """
     uai = None
     if establishment:
@@ -35,15 +37,18 @@ def letters(
             fail(str(exc))
     selection = LetterSelection(departement=departement, uai=uai, only_new=new)
 
-    async def work(platform: Platform) -> IssuedLetters:
-        known = {d.code for d in platform.settings.academie.departement_list()}
-        if departement and departement not in known:
-            fail(f"département inconnu « {departement} » (attendu : {', '.join(sorted(known))})")
-        return await platform.letters.issue(selection, "cli")
+    with pending_file(out) as pending:
 
-    issued = with_platform(ctx, work)
+        async def work(platform: Platform) -> IssuedLetters:
+            known = {d.code for d in platform.settings.academie.departement_list()}
+            if departement and departement not in known:
+                fail(
+                    f"département inconnu « {departement} » (attendu : {', '.join(sorted(known))})"
+                )
+            return await issue_into(pending, platform.letters, selection, "cli")
+
+        issued = with_platform(ctx, work)
     if issued.count == 0:
         OUT.print(f"Aucun courrier à éditer ({selection.describe()}).")
         return
-    write_private(out, issued.pdf)
     OUT.print(f"{issued.count} courrier(s) écrits dans {out} ({selection.describe()}).")

@@ -38,6 +38,8 @@ def print_report(report: ImportReport, limit: int = 50) -> None:
             OUT.print(_table(title, style, lines, limit))
     counts = report.counts()
     OUT.print(" · ".join(f"{k} : {v}" for k, v in counts.items()))
+    for note in report.notes:
+        OUT.print(f"[bold yellow]{note}[/]")
     if report.aborted:
         OUT.print(f"[bold red]{report.aborted}[/]")
     elif report.applied:

@@ -26,7 +26,10 @@ def import_(
     file: Path = typer.Argument(..., help="Export RH (CSV ; séparateur « ; »)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Simuler : ne rien écrire."),
     full: bool = typer.Option(
-        False, "--full", help="Export complet : désactiver les agents absents du fichier."
+        False,
+        "--full",
+        help="Export complet : désactiver les agents absents du fichier (un agent dont "
+        "la ligne est refusée n'est pas absent).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Rapport en JSON."),
     apply_valid_rows: bool | None = typer.Option(

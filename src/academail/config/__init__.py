@@ -1,6 +1,11 @@
 """Settings: the schema, loading from TOML and ``ACADEMAIL_*`` variables, validation."""
 
-from academail.config.example import render_example
+from academail.config.example import (
+    is_secret_name,
+    mask_url,
+    render_example,
+    settings_for_display,
+)
 from academail.config.load import env_name, load_settings, validate
 from academail.config.schema import (
     AcademieSettings,
@@ -31,7 +36,10 @@ __all__ = [
     "Settings",
     "StoreSettings",
     "env_name",
+    "is_secret_name",
     "load_settings",
+    "mask_url",
     "render_example",
+    "settings_for_display",
     "validate",
 ]

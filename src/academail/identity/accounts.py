@@ -32,6 +32,15 @@ def effective_state(record: AccountRecord, now: dt.datetime) -> AccountState:
     return state
 
 
+def _working_state(record: AccountRecord) -> AccountState:
+    """The step an account has reached, read from its credentials."""
+    if record.has_password:
+        return AccountState.ACTIVE
+    if record.letter_count:
+        return AccountState.LETTER_ISSUED
+    return AccountState.PROVISIONED
+
+
 @dataclass(frozen=True)
 class AccountView:
     record: AccountRecord
@@ -71,6 +80,9 @@ class AccountService:
             resume = AccountState(record.resume_state) if record.resume_state else None
             if current is not AccountState(record.state):  # an expired lock: it is over
                 resume = None
+            if current is AccountState.SUSPENDED and resume is None:
+                # A suspension that outlived a departure forgot the step before it.
+                resume = _working_state(record)
             outcome = transition(current, event, resume)
             values: dict[str, Any] = {
                 "id": record.account_id,

@@ -1,12 +1,24 @@
 """Issuing credential letters: new temporary passwords, state change, PDF.
 
-Order matters for the agents: the letters are rendered *before* the new password
-hashes are committed, and the PDF is handed back only after the commit. If
-rendering fails nothing changed; if the commit fails the PDF is never written, so
-no letter ever carries a password that does not work. Re-issuing replaces the
-stored hash, which invalidates the previous letter's password at once (and, for
-an active account, the password the agent had chosen: that is support's "reset to
-a new temporary password").
+Order matters for the agents: the letters are rendered and handed to the caller's
+``deliver`` (which writes them somewhere durable, e.g. a 0600 temporary file) *before*
+the new password hashes are committed. If rendering or delivery fails nothing
+changed; if the commit fails the caller discards what it was given, so no letter
+ever carries a password that does not work, and no committed password is without
+its letter.
+
+Which accounts a run may touch:
+
+* a département, an establishment, or ``only_new``: accounts that are *provisioned*
+  (``only_new``: only those) or *letter issued* (the letter is printed again with a
+  new temporary password). An *active* account is never reset by a batch;
+* explicit logins (support's ``account reissue``): also *active* accounts. Re-issuing
+  replaces the stored hash, which invalidates the previous letter's password at once
+  and, for an active account, the password the agent had chosen: that is support's
+  "reset to a new temporary password".
+
+Two runs at once: the commit re-reads each account's state and letter count and
+refuses the whole run if either changed since the selection.
 
 The clear NUMEN is read only here, through :func:`academail.identity.numen.unseal`,
 because the letter is the one document that prints it.
@@ -16,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +45,20 @@ from academail.letters.render import (
     render_letters,
     sort_for_posting,
 )
+from academail.observability import get_logger
 from academail.store import AccountRecord, AuditEntry, Connection, Store
 from academail.store import audit as audit_repo
 from academail.store import directory as repo
 
-__all__ = ["IssuedLetters", "LetterSelection", "LetterService"]
+__all__ = ["Deliver", "IssuedLetters", "LetterSelection", "LetterService"]
+
+Deliver = Callable[[bytes], None]
+"""Receives the PDF before the commit; runs in a worker thread; raises to cancel."""
+
+_log = get_logger("academail.letters")
+
+_BATCH_STATES = (AccountState.PROVISIONED.value, AccountState.LETTER_ISSUED.value)
+_REISSUE_STATES = (*_BATCH_STATES, AccountState.ACTIVE.value)
 
 
 @dataclass(frozen=True)
@@ -47,6 +69,12 @@ class LetterSelection:
     uai: str | None = None
     only_new: bool = False
     logins: tuple[str, ...] | None = None
+
+    def states(self) -> tuple[str, ...]:
+        """The account states this selection may give a letter to (see the module doc)."""
+        if self.only_new:
+            return (AccountState.PROVISIONED.value,)
+        return _REISSUE_STATES if self.logins else _BATCH_STATES
 
     def describe(self) -> str:
         parts = []
@@ -82,7 +110,14 @@ class LetterService:
         self._keys = keys
         self._settings = settings
 
-    async def issue(self, selection: LetterSelection, actor: str) -> IssuedLetters:
+    async def issue(
+        self, selection: LetterSelection, actor: str, *, deliver: Deliver
+    ) -> IssuedLetters:
+        """Renders, delivers, then commits the letters of ``selection``.
+
+        ``deliver`` gets the PDF before anything is committed (not called when no
+        account is selected); if it raises, nothing changes.
+        """
         if not (selection.departement or selection.uai or selection.only_new or selection.logins):
             raise InvalidInput(
                 "précisez une sélection : --departement, --establishment, --new ou un identifiant"
@@ -90,9 +125,9 @@ class LetterService:
         records = await self._store.run(
             lambda conn: repo.select_for_letters(
                 conn,
+                states=selection.states(),
                 departement=selection.departement,
                 uai=selection.uai,
-                only_new=selection.only_new,
                 logins=selection.logins,
             )
         )
@@ -108,7 +143,17 @@ class LetterService:
         deadline = now + dt.timedelta(days=self._settings.identity.activation_deadline_days)
         contents = [self._content(item, deadline.date()) for item in fresh]
         pdf = await off_loop(render_letters, sort_for_posting(contents), self._layout(now.date()))
+        await off_loop(deliver, pdf)
         await self._store.run(lambda conn: self._commit(conn, fresh, now, deadline, actor))
+        _log.info(
+            "letters_issued",
+            count=len(fresh),
+            departement=selection.departement or "",
+            uai=selection.uai or "",
+            only_new=selection.only_new,
+            explicit_logins=len(selection.logins or ()),
+            actor=actor,
+        )
         return IssuedLetters(pdf, len(fresh), tuple(sorted(f.record.login for f in fresh)))
 
     async def _fresh_passwords(self, records: list[AccountRecord]) -> list[_Fresh]:
@@ -182,21 +227,14 @@ class LetterService:
     ) -> None:
         rows: list[dict[str, Any]] = []
         audit: list[AuditEntry] = []
-        current = {
-            r.account_id: r
-            for r in repo.select_for_letters(
-                conn,
-                departement=None,
-                uai=None,
-                only_new=False,
-                logins=[f.record.login for f in fresh],
-            )
-        }
+        current = repo.letter_states(conn, [f.record.account_id for f in fresh])
         for item in fresh:
-            record = current.get(item.record.account_id)
-            if record is None or record.state != item.record.state:
+            record = item.record
+            if current.get(record.account_id) != (record.state, record.letter_count):
                 raise InvalidInput(
-                    f"{item.record.login} : l'état du compte a changé pendant l'édition ; relancez"
+                    f"{record.login} : le compte a changé pendant l'édition (autre édition "
+                    "de courriers ou action du support en même temps) ; aucun courrier "
+                    "n'est valable, relancez"
                 )
             outcome = transition(AccountState(record.state), Event.ISSUE_LETTER)
             rows.append(

@@ -7,6 +7,7 @@ everything and nothing imports it but the adapters' entry points.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from academail.identity.passwords import HashCost
 from academail.identity.recovery import RecoveryService
 from academail.identity.second_factor import SecondFactorService
 from academail.identity.sessions import SessionService
+from academail.identity.sso import SsoService, ensure_signing_key
 from academail.letters import LetterService
 from academail.notify import HttpSms, OutboxNotifier
 from academail.store import Connection, Store, open_store, upgrade
@@ -49,6 +51,7 @@ class Platform:
     sessions: SessionService
     recovery: RecoveryService
     second_factor: SecondFactorService
+    sso: SsoService
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ async def initialise(settings: Settings) -> InitReport:
     """
     _private_directory(settings.data_dir)
     created = ensure_keys(settings.data_dir)
+    # RSA key generation is CPU work in a thread: it overlaps the migrations below.
+    signing = asyncio.ensure_future(off_loop(ensure_signing_key, settings.data_dir))
     store = open_store(settings.database_url, pool_size=settings.store.pool_size)
     try:
         await upgrade(store)
@@ -86,6 +91,8 @@ async def initialise(settings: Settings) -> InitReport:
         await store.run(work)
     finally:
         await store.close()
+    if await signing:
+        created.append("oidc-signing")
     voices = settings.data_dir / "voices"
     if settings.auth.captcha_french_voices and not (voices / "9" / "fr.wav").exists():
         await off_loop(build_french_voices, voices)  # False without the tools: English digits
@@ -135,6 +142,7 @@ async def open_platform(settings: Settings, clock: Clock | None = None) -> Async
                 sessions,
             ),
             second_factor=SecondFactorService(store, clock, settings, notifier, authenticator),
+            sso=SsoService(store, clock, keys, settings, settings.data_dir),
         )
     finally:
         await store.close()

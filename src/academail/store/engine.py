@@ -18,12 +18,21 @@ runs one such function as one transaction.
 
 The event loop never blocks on the database: SQLite work is on its thread, asyncpg
 is asynchronous.
+
+Both engines are created with ``hide_parameters=True``: an error's text carries the
+SQL but never the bound values (names, dates of birth, hashes). The SQLite file and
+its ``-wal``/``-shm`` companions are private to the service account (0600): the file
+is created with that mode before SQLite opens it (SQLite gives its companions the
+database file's mode), and modes left looser by an older version are tightened at
+each connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -64,8 +73,14 @@ class SqliteStore:
     dialect = "sqlite"
 
     def __init__(self, url: str) -> None:
-        self._engine = sa.create_engine(url, pool_size=1, max_overflow=0)
-        event.listen(self._engine, "connect", _sqlite_on_connect)
+        self._engine = sa.create_engine(url, pool_size=1, max_overflow=0, hide_parameters=True)
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            _private_files(Path(path), create=True)
+            on_connect = functools.partial(_sqlite_on_connect, Path(path))
+        else:
+            on_connect = functools.partial(_sqlite_on_connect, None)
+        event.listen(self._engine, "connect", on_connect)
         event.listen(self._engine, "begin", _sqlite_on_begin)
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sqlite")
 
@@ -97,7 +112,24 @@ class SqliteStore:
         self._thread.shutdown(wait=True)
 
 
-def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+_SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def _private_files(path: Path, *, create: bool = False) -> None:
+    """Makes the database file (created if asked) and its companions mode 0600."""
+    if create:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for suffix in _SQLITE_COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        try:
+            if companion.stat().st_mode & 0o077:
+                companion.chmod(0o600)
+        except FileNotFoundError:
+            continue
+
+
+def _sqlite_on_connect(path: Path | None, dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own implicit
     # transactions would begin too late and never IMMEDIATE).
     dbapi_conn.isolation_level = None
@@ -107,6 +139,8 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    if path is not None:  # the WAL and shared-memory files exist from here on
+        _private_files(path)
 
 
 def _sqlite_on_begin(conn: sa.Connection) -> None:
@@ -120,7 +154,11 @@ class PostgresStore:
 
     def __init__(self, url: str, pool_size: int = 10) -> None:
         self._engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            hide_parameters=True,
         )
 
     @property
@@ -145,9 +183,6 @@ def open_store(url: str, *, pool_size: int = 10) -> SqliteStore | PostgresStore:
     """Opens the store named by ``url`` (``sqlite:///path`` or ``postgresql://…``)."""
     url = normalise_url(url)
     if url.startswith("sqlite:"):
-        path = sa.engine.make_url(url).database
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         return SqliteStore(url)
     if url.startswith("postgresql+asyncpg://"):
         return PostgresStore(url, pool_size=pool_size)

@@ -342,11 +342,19 @@ def select_for_letters(
 
 
 def letter_states(conn: sa.Connection, account_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
-    """``(state, letter_count)`` by account id: what a letter run checks before commit."""
+    """``(state, letter_count)`` by account id: what a letter run checks before commit.
+
+    The rows stay locked until the unit of work ends (``FOR UPDATE`` on PostgreSQL;
+    SQLite's ``BEGIN IMMEDIATE`` already serialises writers), so two runs cannot both
+    pass the check; ids are locked in sorted order so that they cannot deadlock.
+    """
     found: dict[str, tuple[str, int]] = {}
-    for chunk in _chunks(account_ids):
-        query = sa.select(accounts.c.id, accounts.c.state, accounts.c.letter_count).where(
-            accounts.c.id.in_(chunk)
+    for chunk in _chunks(sorted(account_ids)):
+        query = (
+            sa.select(accounts.c.id, accounts.c.state, accounts.c.letter_count)
+            .where(accounts.c.id.in_(chunk))
+            .order_by(accounts.c.id)
+            .with_for_update()
         )
         found.update({r.id: (r.state, r.letter_count) for r in conn.execute(query)})
     return found
