@@ -10,6 +10,7 @@ from academail.cli.account import account_app
 from academail.cli.admin import config_app, init, migrate
 from academail.cli.demo import demo, demo_data
 from academail.cli.letters import letters
+from academail.cli.serve import serve
 from academail.cli.sso import sso_app
 from academail.cli.staff import staff_app
 
@@ -41,6 +42,7 @@ app.command("migrate")(migrate)
 app.command("letters")(letters)
 app.command("demo-data")(demo_data)
 app.command("demo")(demo)
+app.command("serve")(serve)
 app.add_typer(config_app, name="config")
 app.add_typer(staff_app, name="staff")
 app.add_typer(account_app, name="account")

@@ -12,6 +12,8 @@ import uvicorn
 
 from academail.config import Settings
 from academail.core.clock import Clock
+from academail.core.offload import off_loop
+from academail.identity.policy import warm_up
 from academail.runtime.platform import open_platform
 from academail.runtime.tls import ensure_self_signed
 from academail.web import create_app
@@ -31,6 +33,7 @@ def tls_files(settings: Settings) -> tuple[str, str]:
 async def serve(settings: Settings, clock: Clock | None = None) -> None:
     """Runs until cancelled (Ctrl-C)."""
     cert, key = tls_files(settings)
+    await off_loop(warm_up)  # the French word lists: the first agent should not wait
     async with open_platform(settings, clock) as platform:
         config = uvicorn.Config(
             create_app(platform),
