@@ -204,6 +204,29 @@ class AuthSettings:
     session_absolute_hours: int = _setting(12, "Web session absolute lifetime.")
     reset_link_minutes: int = _setting(30, "Validity of a forgotten-password link.")
     confirmation_code_minutes: int = _setting(15, "Validity of a code sent by e-mail or SMS.")
+    self_service_ip_limit: int = _setting(
+        10, "Self-service tries (NUMEN pages, reset requests) from one IP address per window."
+    )
+    self_service_ip_window_minutes: int = _setting(15, "Window of the self-service IP counter.")
+    self_service_numen_limit: int = _setting(
+        5, "Identification tries for one NUMEN (any birth date) per window; beyond, refused."
+    )
+    self_service_numen_window_minutes: int = _setting(60, "Window of the per-NUMEN counter.")
+    self_service_grant_minutes: int = _setting(
+        15, "Time an identified visitor has to choose a password or read mail settings."
+    )
+    reset_requests_per_account: int = _setting(
+        3, "Forgotten-password mails per account (or identifier) per hour; beyond, none sent."
+    )
+    captcha_minutes: int = _setting(10, "Validity of a captcha challenge (single use).")
+    captcha_audio_per_ip: int = _setting(
+        20, "Spoken captchas per IP address per self-service window (CPU-heavy)."
+    )
+    captcha_french_voices: bool = _setting(
+        True,
+        "Build French spoken digits for the audio captcha at init (needs espeak-ng and sox; "
+        "without them, or off, the bundled English digits are used).",
+    )
 
 
 @dataclass(frozen=True)
@@ -293,6 +316,9 @@ class WebSettings:
         "", "PEM certificate chain; empty: the self-signed one made by init in the data dir."
     )
     tls_key: str = _setting("", "PEM private key for tls_cert.")
+    forwarded_allow_ips: str = _setting(
+        "", "Load balancers trusted for X-Forwarded-For (comma-separated IPs); empty: none."
+    )
     allowed_hosts: list[str] = _setting(
         ["*"], "Host headers accepted (trusted host check); * accepts any."
     )

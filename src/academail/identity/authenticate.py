@@ -215,9 +215,15 @@ class Authenticator:
         self, record: AuthRecord, secret: str, ctx: AuthContext, now: dt.datetime
     ) -> AuthResult:
         base = AuthResult(Outcome.OK, record.account_id, record.login)
+        not_active = AccountState(record.state) is AccountState.LETTER_ISSUED
         if ctx.door.is_protocol:
+            if not_active:  # mail clients only once the account is activated
+                await self._dummy_verify(secret)
+                return _FAILED
             return await self._check_protocol(record, secret, ctx, now, base)
         if record.password_hash and await verify_off_loop(record.password_hash, secret):
+            if not_active:  # a password set by self-service: recovery data still to give
+                return _with(base, Outcome.MUST_ACTIVATE)
             if self._password_expired(record, now):
                 return _with(base, Outcome.PASSWORD_EXPIRED)
             return _with(base, Outcome.NEED_OTP) if record.has_otp else base
@@ -231,15 +237,22 @@ class Authenticator:
     async def _check_protocol(
         self, record: AuthRecord, secret: str, ctx: AuthContext, now: dt.datetime, base: AuthResult
     ) -> AuthResult:
+        # Only argon2-verified passwords are cached. Application passwords are checked
+        # in the database every time (one indexed HMAC lookup, cheap), so revoking one
+        # takes effect on every node at once; and the chosen password is never accepted
+        # once OTP is on (``has_otp`` comes from a record at most 10 s old).
+        if record.has_otp:
+            if await self._app_password(record, secret, ctx, now):
+                return AuthResult(
+                    Outcome.OK, record.account_id, record.login, via_app_password=True
+                )
+            return _FAILED  # with OTP, clients use application passwords only
         mac = keyed_hash(self._mac_key, f"{record.account_id}|{secret}")
-        if self._cached(record, mac, now):  # a secret verified moments ago: no argon2, no I/O
+        if self._cached(record, mac, now):  # verified moments ago: no argon2, no I/O
             return self._fresh(record, base, now)
         if await self._app_password(record, secret, ctx, now):
-            self._cache[record.account_id] = _Cached(record.generation, mac, now)
             return AuthResult(Outcome.OK, record.account_id, record.login, via_app_password=True)
-        if record.has_otp or not record.password_hash:
-            return _FAILED  # with OTP, clients use application passwords only
-        if not await verify_off_loop(record.password_hash, secret):
+        if not record.password_hash or not await verify_off_loop(record.password_hash, secret):
             return _FAILED
         self._cache[record.account_id] = _Cached(record.generation, mac, now)
         return self._fresh(record, base, now)

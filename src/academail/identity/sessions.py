@@ -28,6 +28,7 @@ from academail.store.repos.sessions import SessionRow
 __all__ = ["STAGES", "Session", "SessionService", "hash_session_id"]
 
 STAGES = ("otp", "activation", "enrol_otp", "expired", "full")
+_ENDED = frozenset({"suspended", "disabled", "deleted"})
 
 
 def hash_session_id(raw: str) -> str:
@@ -105,6 +106,9 @@ class SessionService:
             if row.account_id is not None:
                 record = cred_repo.load_for_auth(conn, account_id=row.account_id)
                 if record is None or record.generation != row.generation:
+                    return None
+                if record.state in _ENDED:  # suspended, disabled or deleted by support/HR
+                    session_repo.update(conn, id_hash, revoked_at=now)
                     return None
             if now - row.last_seen_at > dt.timedelta(seconds=60):
                 session_repo.update(conn, id_hash, last_seen_at=now)

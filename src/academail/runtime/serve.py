@@ -42,7 +42,11 @@ async def serve(settings: Settings, clock: Clock | None = None) -> None:
             ssl_certfile=cert,
             ssl_keyfile=key,
             log_level="warning",
-            proxy_headers=False,
+            # Behind a load balancer, the client address comes from X-Forwarded-For
+            # of the listed proxies only (the per-IP limits depend on it).
+            proxy_headers=bool(settings.web.forwarded_allow_ips),
+            forwarded_allow_ips=settings.web.forwarded_allow_ips or None,
+            access_log=False,  # URLs may carry single-use tokens (reset, "pas-moi")
             server_header=False,
             lifespan="off",
         )

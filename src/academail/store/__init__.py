@@ -2,7 +2,18 @@
 
 from academail.store.engine import Connection, PostgresStore, SqliteStore, Store, open_store
 from academail.store.migrate import current_revision, head_revision, upgrade
-from academail.store.repos import audit, credentials, directory, outbox, sessions, tokens
+from academail.store.repos import (
+    audit,
+    captcha,
+    credentials,
+    directory,
+    lookup,
+    outbox,
+    rate_counters,
+    sessions,
+    sso,
+    tokens,
+)
 from academail.store.repos.audit import AuditEntry
 from academail.store.repos.directory import AccountRecord, DirectorySnapshot, KnownAgent
 
@@ -16,9 +27,13 @@ __all__ = [
     "SqliteStore",
     "Store",
     "audit",
+    "captcha",
+    "lookup",
+    "rate_counters",
     "credentials",
     "outbox",
     "sessions",
+    "sso",
     "tokens",
     "current_revision",
     "directory",

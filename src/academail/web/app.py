@@ -34,9 +34,12 @@ _STATIC = Path(__file__).parent / "static"
 CSRF_EXEMPT = (
     "/oidc/token",
     "/oidc/userinfo",
+    "/oidc/logout",  # RP-initiated logout may be a cross-site POST; it asks the agent
     "/cas/serviceValidate",
     "/cas/p3/",
     "/cas/proxyValidate",
+    "/autodiscover/",  # Outlook's POX autodiscover (both spellings clients use)
+    "/Autodiscover/",
 )
 
 

@@ -3,6 +3,30 @@
 They run inside :meth:`academail.store.Store.run`, one unit of work per call.
 """
 
-from academail.store.repos import audit, credentials, directory, outbox, sessions, tokens
+from academail.store.repos import (
+    audit,
+    captcha,
+    credentials,
+    directory,
+    lookup,
+    outbox,
+    rate_counters,
+    second_factor,
+    sessions,
+    sso,
+    tokens,
+)
 
-__all__ = ["audit", "credentials", "directory", "outbox", "sessions", "tokens"]
+__all__ = [
+    "audit",
+    "captcha",
+    "credentials",
+    "directory",
+    "lookup",
+    "outbox",
+    "rate_counters",
+    "second_factor",
+    "sessions",
+    "sso",
+    "tokens",
+]

@@ -205,7 +205,7 @@ async def renew(
 @router.post("/mot-de-passe/verifier")
 async def check(request: Request, mot_de_passe: str = Form("")) -> Response:
     """The reasons a candidate password would be refused, for the live hints."""
-    session = require(request, "activation", "expired", "full")
+    session = require(request, "activation", "expired", "full", "recovery")
     if session is None or session.account_id is None:
         return JSONResponse({"reasons": []}, status_code=401)
     reasons = await platform_of(request).credentials.check(session.account_id, mot_de_passe[:256])

@@ -40,6 +40,8 @@ async def login_page(request: Request, next: str | None = None) -> Response:  # 
     session = session_of(request)
     if session and session.signed_in:
         return redirect(safe_next(next))
+    if session and session.stage == "enrol_otp":  # a role that must enrol: nothing else first
+        return redirect("/compte/otp")
     return render(request, "portal/login.html", next=safe_next(next), error="", identifier="")
 
 
@@ -116,8 +118,10 @@ async def otp_check(request: Request, code: str = Form("")) -> Response:
         session.account_id, code[:40], context(request)
     ):
         next_url = safe_next(session.data.get("next"))
+        # amr (RFC 8176) for the ID tokens of single sign-on; next for its hand-off.
+        data = {"next": next_url, "amr": ["pwd", "otp"]}
         full = await platform.sessions.advance(
-            session, "full", client_ip(request), user_agent(request)
+            session, "full", client_ip(request), user_agent(request), data
         )
         return redirect(next_url, full)
     return render(request, "portal/otp.html", error="Code incorrect ou déjà utilisé.")
@@ -128,6 +132,7 @@ async def logout(request: Request) -> Response:
     session = session_of(request)
     if session is not None:
         await platform_of(request).sessions.end(session)
+        await platform_of(request).sso.signed_out(session)  # single logout (tokens, SLO)
     return redirect("/connexion", None)
 
 
