@@ -125,12 +125,18 @@ def test_config_example_is_the_committed_file(cli):
 
 
 def test_demo_is_repeatable(cli, tmp_path):
-    first = cli("demo", "--agents", "40")
+    first = cli("demo", "--agents", "40", "--no-serve")
     assert first.exit_code == 0, first.output
     assert "Démonstration prête" in first.output
     assert (tmp_path / "data" / "demo" / "courriers-nouveaux.pdf").exists()
-    second = cli("demo", "--agents", "40")
+    second = cli("demo", "--agents", "40", "--no-serve")
     assert second.exit_code == 0 and "créés : 0" in second.output
+    accounts = json.loads((tmp_path / "data" / "demo" / "comptes.json").read_text())
+    assert stat.S_IMODE((tmp_path / "data" / "demo" / "comptes.json").stat().st_mode) == 0o600
+    for login in (accounts["teacher"], accounts["director"], accounts["admin"]):
+        assert login in second.output
+    assert accounts["newcomer_password"] in second.output
+    assert "https://127.0.0.1:8443/" in second.output
 
 
 def test_commands_without_init_say_what_to_do(tmp_path):

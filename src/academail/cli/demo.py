@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import shutil
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 
-from academail.cli.context import OUT, run_async, settings_from, with_platform
+from academail.cli.context import OUT, run_async, settings_from
 from academail.cli.output import issue_into, pending_file
 from academail.cli.report import print_report
+from academail.config import Settings
 from academail.identity import ImportReport
 from academail.identity.hr import generate_export
 from academail.letters import IssuedLetters, LetterSelection
-from academail.runtime import Platform, initialise
+from academail.runtime import Platform, initialise, open_platform, serve
+from academail.runtime.demo import DemoAccounts, demo_accounts
 
-__all__ = ["demo", "demo_data"]
+__all__ = ["demo", "demo_data", "demo_settings"]
+
+T = TypeVar("T")
 
 
 def demo_data(
@@ -41,12 +49,31 @@ def _command() -> str:
     return str(Path(sys.argv[0]).resolve()) if sys.argv[0].endswith("academail") else "academail"
 
 
+def demo_settings(settings: Settings, port: int, admin: str | None = None) -> Settings:
+    """The demo's overrides: demo mode (outbox readable), loopback URL, its administrator."""
+    public = f"https://127.0.0.1:{port}"
+    web = dataclasses.replace(
+        settings.web,
+        demo=True,
+        port=port,
+        host="127.0.0.1",
+        public_url=settings.web.public_url or public,
+        allowed_hosts=["127.0.0.1", "localhost"],
+    )
+    auth = settings.auth
+    if admin and admin not in auth.admin_logins:
+        auth = dataclasses.replace(auth, admin_logins=[*auth.admin_logins, admin])
+    return dataclasses.replace(settings, web=web, auth=auth)
+
+
 def demo(
     ctx: typer.Context,
     agents: int = typer.Option(300, "--agents", min=10, max=200_000, help="Taille de l'académie."),
+    port: int = typer.Option(8443, "--port", help="Port HTTPS du portail."),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Préparer sans démarrer le portail."),
 ) -> None:
-    """Initialise une académie de démonstration (SQLite) : import RH et courriers."""
-    settings = settings_from(ctx)
+    """Prépare une académie de démonstration (SQLite) puis démarre le portail."""
+    settings = demo_settings(settings_from(ctx), port)
     run_async(initialise(settings))
     folder = settings.data_dir / "demo"
     folder.mkdir(parents=True, exist_ok=True)
@@ -57,18 +84,50 @@ def demo(
     letters = folder / "courriers-nouveaux.pdf"
     with pending_file(letters) as pending:
 
-        async def work(platform: Platform) -> tuple[ImportReport, IssuedLetters, list[str]]:
+        async def work(platform: Platform) -> tuple[ImportReport, IssuedLetters, DemoAccounts]:
             report = await platform.staff.run(
                 export.read_bytes(), str(export), apply_valid_rows=True
             )
             selection = LetterSelection(only_new=True)
             issued = await issue_into(pending, platform.letters, selection, "demo")
-            return report, issued, list(issued.logins[:5])
+            return report, issued, await demo_accounts(platform, folder)
 
-        report, issued, sample = with_platform(ctx, work)
+        report, issued, accounts = run_async(_with(settings, work))
     print_report(report, limit=8)
+    _print_guide(settings, export, letters, issued, accounts)
+    if not no_serve:
+        final = demo_settings(settings, port, accounts.admin)
+        try:
+            asyncio.run(serve(final))
+        except KeyboardInterrupt:
+            OUT.print("Arrêt de la démonstration.")
+
+
+async def _with(settings: Settings, work: Callable[[Platform], Awaitable[T]]) -> T:
+    async with open_platform(settings) as platform:
+        return await work(platform)
+
+
+def _print_guide(
+    settings: Settings, export: Path, letters: Path, issued: IssuedLetters, accounts: DemoAccounts
+) -> None:
+    url = settings.web.public_url
     OUT.print()
     OUT.print("[bold]Démonstration prête.[/]")
+    OUT.print(f"  Portail : [bold]{url}/[/]  (certificat auto-signé : acceptez l'avertissement)")
+    OUT.print(f"  Mot de passe des comptes de démonstration : [bold]{accounts.password}[/]")
+    OUT.print(f"    enseignant       : {accounts.teacher}")
+    OUT.print(f"    directeur d'école : {accounts.director}  (double authentification à activer)")
+    OUT.print(
+        f"    administrateur   : {accounts.admin}  (double authentification, puis {url}/console/courriers)"
+    )
+    OUT.print(
+        f"  Première connexion : {accounts.newcomer} avec le mot de passe provisoire "
+        f"[bold]{accounts.newcomer_password}[/] (parcours d'activation)"
+    )
+    OUT.print(
+        f"  Courriels et SMS envoyés (codes, liens) : {url}/console/courriers (administrateur)"
+    )
     OUT.print(f"  Données : {settings.data_dir.resolve()}")
     OUT.print(f"  Export RH importé : {export}")
     if issued.count:
@@ -76,12 +135,6 @@ def demo(
     elif letters.exists():
         OUT.print(f"  Courriers déjà édités : {letters}")
     command = _command()
-    OUT.print("  Essayez :")
-    for login in sample[:3] or ["<identifiant>"]:
-        OUT.print(f"    {command} --data-dir {settings.data_dir} account show {login}")
+    OUT.print("  En ligne de commande :")
+    OUT.print(f"    {command} --data-dir {settings.data_dir} account show {accounts.teacher}")
     OUT.print(f"    {command} --data-dir {settings.data_dir} staff import {export} --dry-run")
-    OUT.print(
-        "  Le portail web, la messagerie (IMAP/SMTP) et le webmail arrivent avec les "
-        "prochaines étapes ; les identifiants et mots de passe provisoires des courriers "
-        "y serviront pour l'activation."
-    )

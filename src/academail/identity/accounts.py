@@ -68,6 +68,11 @@ class AccountService:
 
         return await self._store.run(work)
 
+    async def list_accounts(self, states: list[AccountState] | None = None) -> list[AccountRecord]:
+        """Accounts (with their agent), optionally in some states, by login."""
+        wanted = [state.value for state in states] if states else None
+        return await self._store.run(lambda conn: repo.list_accounts(conn, wanted))
+
     async def apply(
         self, identifier: str, event: Event, actor: str, reason: str = ""
     ) -> AccountView:

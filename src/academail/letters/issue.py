@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from academail.config import Settings
@@ -94,6 +94,9 @@ class IssuedLetters:
     pdf: bytes
     count: int
     logins: tuple[str, ...]
+    # Clear temporary passwords, only when asked (the demo prints one to try the
+    # activation); never stored, never logged.
+    revealed: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ class LetterService:
         self._settings = settings
 
     async def issue(
-        self, selection: LetterSelection, actor: str, *, deliver: Deliver
+        self, selection: LetterSelection, actor: str, *, deliver: Deliver, reveal: bool = False
     ) -> IssuedLetters:
         """Renders, delivers, then commits the letters of ``selection``.
 
@@ -154,7 +157,10 @@ class LetterService:
             explicit_logins=len(selection.logins or ()),
             actor=actor,
         )
-        return IssuedLetters(pdf, len(fresh), tuple(sorted(f.record.login for f in fresh)))
+        revealed = {f.record.login: f.password for f in fresh} if reveal else {}
+        return IssuedLetters(
+            pdf, len(fresh), tuple(sorted(f.record.login for f in fresh)), revealed
+        )
 
     async def _fresh_passwords(self, records: list[AccountRecord]) -> list[_Fresh]:
         profile = self._settings.identity.temporary_password
