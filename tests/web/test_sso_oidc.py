@@ -10,6 +10,7 @@ import asyncio
 import base64
 import datetime as dt
 import hashlib
+import re
 import secrets
 from urllib.parse import parse_qs, urlsplit
 
@@ -431,3 +432,27 @@ async def test_prompt_login_and_max_age_ask_for_the_password_again(portal: Porta
         assert page.status_code == 200 and 'name="mot_de_passe"' in page.text
     assert again.startswith(CALLBACK + "?code=")  # the fresh sign-in satisfies prompt=login
     assert parse_qs(urlsplit(long_nonce).query)["error"] == ["invalid_request"]
+
+
+async def test_logout_without_hint_needs_the_agents_confirmation(portal: Portal):
+    login, _ = await agent(portal)
+    client_id, _ = await _client(portal, post_logout_redirect_uris=["https://rp.example.test/bye"])
+    params = f"client_id={client_id}&post_logout_redirect_uri=https%3A%2F%2Frp.example.test%2Fbye"
+
+    def flow() -> tuple[requests.Response, requests.Response, requests.Response]:
+        browser = portal.browser()
+        portal.sign_in(browser, login)
+        page = portal.get(browser, f"/oidc/logout?{params}&state=abc")
+        still = portal.get(browser, "/applications")  # asking did not sign the agent out
+        fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text))
+        fields.pop("csrf")
+        done = portal.post_form(browser, "/applications", "/oidc/fin-de-session", **fields)
+        return still, done, portal.get(browser, "/applications")
+
+    still, done, after = await asyncio.to_thread(flow)
+    assert still.status_code == 200
+    assert (
+        done.status_code == 303
+        and done.headers["location"] == "https://rp.example.test/bye?state=abc"
+    )
+    assert after.status_code == 303 and after.headers["location"].startswith("/connexion")

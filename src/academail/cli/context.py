@@ -19,12 +19,11 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy import exc as sa_exc
 
 from academail.config import Settings, load_settings
 from academail.core.errors import AcademailError
 from academail.observability import configure_logging, get_logger
-from academail.runtime import Platform, open_platform
+from academail.runtime import DatabaseError, Platform, open_platform
 
 __all__ = ["ERR", "OUT", "fail", "run_async", "settings_from", "with_platform"]
 
@@ -64,7 +63,7 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
         fail(exc.message)
     except FileNotFoundError as exc:
         fail(str(exc))
-    except sa_exc.SQLAlchemyError as exc:
+    except DatabaseError as exc:
         cause = getattr(exc, "orig", None)
         _log.error(
             "database_error",

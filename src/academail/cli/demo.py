@@ -118,15 +118,17 @@ def _print_guide(
     OUT.print(f"  Mot de passe des comptes de démonstration : [bold]{accounts.password}[/]")
     OUT.print(f"    enseignant       : {accounts.teacher}")
     OUT.print(f"    directeur d'école : {accounts.director}  (double authentification à activer)")
-    OUT.print(
-        f"    administrateur   : {accounts.admin}  (double authentification, puis {url}/console/courriers)"
-    )
+    OUT.print(f"    administrateur   : {accounts.admin}  (double authentification d'abord)")
     OUT.print(
         f"  Première connexion : {accounts.newcomer} avec le mot de passe provisoire "
         f"[bold]{accounts.newcomer_password}[/] (parcours d'activation)"
     )
     OUT.print(
         f"  Courriels et SMS envoyés (codes, liens) : {url}/console/courriers (administrateur)"
+    )
+    OUT.print(
+        f"  Authentification unique : {url}/.well-known/openid-configuration (OpenID Connect),"
+        f" {url}/cas/login (CAS 3.0)"
     )
     OUT.print(f"  Données : {settings.data_dir.resolve()}")
     OUT.print(f"  Export RH importé : {export}")
@@ -138,3 +140,7 @@ def _print_guide(
     OUT.print("  En ligne de commande :")
     OUT.print(f"    {command} --data-dir {settings.data_dir} account show {accounts.teacher}")
     OUT.print(f"    {command} --data-dir {settings.data_dir} staff import {export} --dry-run")
+    OUT.print(
+        f'    {command} --data-dir {settings.data_dir} sso client add "Mon application"'
+        " --redirect-uri https://app.example/retour"
+    )

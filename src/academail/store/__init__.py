@@ -1,6 +1,13 @@
 """The only package that speaks SQL: engine, schema, repositories, migrations."""
 
-from academail.store.engine import Connection, PostgresStore, SqliteStore, Store, open_store
+from academail.store.engine import (
+    Connection,
+    DatabaseError,
+    PostgresStore,
+    SqliteStore,
+    Store,
+    open_store,
+)
 from academail.store.migrate import current_revision, head_revision, upgrade
 from academail.store.repos import (
     audit,
@@ -21,6 +28,7 @@ __all__ = [
     "AccountRecord",
     "AuditEntry",
     "Connection",
+    "DatabaseError",
     "DirectorySnapshot",
     "KnownAgent",
     "PostgresStore",

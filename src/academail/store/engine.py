@@ -41,10 +41,13 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["Connection", "Store", "normalise_url", "open_store"]
+__all__ = ["DatabaseError", "Connection", "Store", "normalise_url", "open_store"]
 
 T = TypeVar("T")
 Connection = sa.Connection
+# Every failure of the database layer, for the edges that must report one without
+# importing SQLAlchemy themselves (the CLI maps it to a message and exit code 1).
+DatabaseError = sa.exc.SQLAlchemyError
 
 
 class Store(Protocol):

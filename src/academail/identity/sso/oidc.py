@@ -250,7 +250,7 @@ class OidcProvider:
         raw = call.arg("max_age")
         if raw is None or not raw.isdigit():
             return False
-        return self._clock.now() - user.auth_time > dt.timedelta(seconds=int(raw))
+        return self._clock.now() - user.auth_time >= dt.timedelta(seconds=int(raw))
 
     # --- token endpoint ------------------------------------------------------------------
 
