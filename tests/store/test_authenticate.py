@@ -134,3 +134,16 @@ async def test_expired_password_after_180_days(platform: Platform, clock):
     assert (
         await platform.authenticator.authenticate(login, PASSWORD, PORTAL)
     ).outcome is Outcome.PASSWORD_EXPIRED
+
+
+async def test_expiry_warning_mailed_once_inside_the_window(platform: Platform, clock):
+    login, _ = await active_agent(platform)
+    clock.advance(dt.timedelta(days=164))  # 16 days before the 180-day expiry: not yet
+    assert (await platform.authenticator.authenticate(login, PASSWORD, PORTAL)).ok
+    clock.advance(dt.timedelta(days=2))  # 14 days left
+    assert (await platform.authenticator.authenticate(login, PASSWORD, IMAP)).ok
+    assert (await platform.authenticator.authenticate(login, PASSWORD, PORTAL)).ok
+    warnings = [m for m in await platform.notifier.latest(50) if "expire" in m.subject]
+    address = (await platform.accounts.show(login)).record.address
+    assert sorted(m.recipient for m in warnings) == sorted([address, "perso1@example.org"])
+    assert all("14 jours" in m.body for m in warnings)

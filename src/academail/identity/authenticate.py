@@ -39,13 +39,14 @@ from dataclasses import dataclass
 from typing import Any, final
 
 from academail.config import Settings
-from academail.core.clock import Clock
+from academail.core.clock import Clock, to_paris
 from academail.core.keys import Keys
 from academail.core.secretbox import derive_key, keyed_hash, open_sealed
 from academail.identity import messages, otp
 from academail.identity.lifecycle import AccountState, Event, transition
 from academail.identity.naming import normalise_identifier
 from academail.identity.passwords import HashCost, hash_off_loop, verify_off_loop
+from academail.identity.policy import ExpiryStatus, expiry_state
 from academail.identity.policy_settings import policy_for
 from academail.identity.throttle import IpThrottle
 from academail.notify import Notifier
@@ -154,7 +155,8 @@ class Authenticator:
         self._records: dict[str, tuple[AuthRecord, dt.datetime]] = {}
         self._touched: dict[str, dt.datetime] = {}
         self._dummy_hash: str | None = None
-        self._expiry_days = policy_for(settings).expiry_days
+        self._policy = policy_for(settings)
+        self._expiry_days = self._policy.expiry_days
 
     # -- the one entry point -------------------------------------------------------------
     @final
@@ -468,6 +470,36 @@ class Authenticator:
                 )
 
         await self._store.run(work)
+        await self._warn_expiry(record, now)
+
+    async def _warn_expiry(self, record: AuthRecord, now: dt.datetime) -> None:
+        """The e-mail half of the expiry warning (the banner is on the portal pages):
+        sent once, at the first sign-in inside the warning window, from any door, so
+        that an agent who only uses a phone is told too."""
+        changed = record.password_changed_at
+        if changed is None or record.expiry_warned_at is not None:
+            return
+        state = expiry_state(changed, now, self._policy)
+        if state.status is not ExpiryStatus.WARN or state.expires_at is None:
+            return
+        self._forget_record(record.account_id)
+        await self._store.run(
+            lambda c: cred_repo.update(c, record.account_id, expiry_warned_at=now)
+        )
+        portal = (self._settings.web.public_url or self._settings.academie.portal_url).rstrip("/")
+        when = to_paris(state.expires_at).strftime("%d/%m/%Y")
+        body = (
+            f"Bonjour {record.first_name},\n\n"
+            f"Le mot de passe de votre compte {record.login} expire le {when} "
+            f"(dans {state.days_left} jours). Changez-le dans « Mon compte » :\n"
+            f"{portal}/compte/mot-de-passe\n\n"
+            "Pensez ensuite à le mettre à jour dans vos logiciels de messagerie et sur "
+            "votre téléphone.\nL'académie ne vous demandera jamais votre mot de passe.\n"
+        )
+        recipients = [record.address]
+        if record.recovery_email and record.recovery_email_verified_at:
+            recipients.append(record.recovery_email)
+        await self._notifier.email(recipients, "Votre mot de passe expire bientôt", body)
 
     async def _notify_lockout(self, record: AuthRecord, ctx: AuthContext, now: dt.datetime) -> None:
         token = secrets.token_urlsafe(32)
