@@ -18,6 +18,11 @@ from academail.store.types import UtcDateTime
 
 __all__ = [
     "accounts",
+    "blob_refs",
+    "expunged_messages",
+    "mailboxes",
+    "messages",
+    "quota_usage",
     "app_passwords",
     "auth_devices",
     "captcha_challenges",
@@ -377,4 +382,78 @@ cas_tickets = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=False),
     sa.Column("used_at", UtcDateTime(), nullable=True),
+)
+
+
+# --- The mail store (issue 4) ----------------------------------------------------------
+
+_BIGINT_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # a rowid on SQLite
+
+mailboxes = sa.Table(
+    "mailboxes",
+    metadata,
+    sa.Column("id", _BIGINT_ID, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("special_use", sa.String(20), nullable=True),
+    sa.Column("subscribed", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("uidvalidity", sa.BigInteger(), nullable=False),
+    sa.Column("uidnext", sa.BigInteger(), nullable=False, server_default="1"),
+    sa.Column("highestmodseq", sa.BigInteger(), nullable=False, server_default="1"),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("account_id", "name", name="uq_mailboxes_account_name"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", _BIGINT_ID, primary_key=True, autoincrement=True),
+    sa.Column("mailbox_id", sa.BigInteger(), sa.ForeignKey("mailboxes.id"), nullable=False),
+    sa.Column("uid", sa.BigInteger(), nullable=False),
+    sa.Column("modseq", sa.BigInteger(), nullable=False),
+    sa.Column("flags", sa.Text(), nullable=False, server_default=""),
+    sa.Column("internal_date", UtcDateTime(), nullable=False),
+    sa.Column("size", sa.Integer(), nullable=False),
+    sa.Column("blob_key", sa.String(64), nullable=False, index=True),
+    sa.Column("subject", sa.Text(), nullable=False, server_default=""),
+    sa.Column("from_address", sa.Text(), nullable=False, server_default=""),
+    sa.Column("to_addresses", sa.Text(), nullable=False, server_default=""),
+    sa.Column("cc_addresses", sa.Text(), nullable=False, server_default=""),
+    sa.Column("message_id", sa.Text(), nullable=False, server_default=""),
+    sa.Column("in_reply_to", sa.Text(), nullable=False, server_default=""),
+    sa.Column("references", sa.Text(), nullable=False, server_default=""),
+    sa.Column("sent_at", UtcDateTime(), nullable=True),
+    sa.Column("has_attachments", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("envelope", sa.JSON(), nullable=False),
+    sa.Column("body_structure", sa.JSON(), nullable=False),
+    sa.UniqueConstraint("mailbox_id", "uid", name="uq_messages_mailbox_uid"),
+    sa.Index("ix_messages_mailbox_modseq", "mailbox_id", "modseq"),
+)
+
+# Expunged UIDs with the MODSEQ of their expunge: QRESYNC's VANISHED (RFC 7162 §3.2.10).
+expunged_messages = sa.Table(
+    "expunged_messages",
+    metadata,
+    sa.Column("mailbox_id", sa.BigInteger(), sa.ForeignKey("mailboxes.id"), primary_key=True),
+    sa.Column("uid", sa.BigInteger(), primary_key=True),
+    sa.Column("modseq", sa.BigInteger(), nullable=False),
+)
+
+# One row per stored blob: how many messages use it. At zero it becomes a candidate
+# for the garbage collector after a grace period (mail/blob_gc.py).
+blob_refs = sa.Table(
+    "blob_refs",
+    metadata,
+    sa.Column("blob_key", sa.String(64), primary_key=True),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("refcount", sa.Integer(), nullable=False),
+    sa.Column("zero_since", UtcDateTime(), nullable=True, index=True),
+)
+
+quota_usage = sa.Table(
+    "quota_usage",
+    metadata,
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("bytes", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("messages", sa.BigInteger(), nullable=False, server_default="0"),
 )
