@@ -33,7 +33,7 @@ def cheap_settings(data_dir: Path, url: str = "") -> Settings:
     identity = dataclasses.replace(base.identity, password=CHEAP, temporary_password=CHEAP)
     store = dataclasses.replace(base.store, url=url, pool_size=2)
     # Building the French captcha voices costs ~0.7 s of espeak-ng per init: off here.
-    auth = dataclasses.replace(base.auth, captcha_french_voices=False)
+    auth = dataclasses.replace(base.auth, captcha_french_voices=False, failure_floor_ms=0)
     return dataclasses.replace(base, data_dir=data_dir, identity=identity, store=store, auth=auth)
 
 

@@ -44,6 +44,7 @@ async def test_five_distinct_failures_lock_for_thirty_minutes(platform: Platform
     locked = await platform.authenticator.authenticate(login, PASSWORD, IMAP)
     assert locked.outcome is Outcome.FAILED and locked.message
     assert await _audit(platform, "auth.lockout") == 1
+    await platform.authenticator.drain()
     mails = await platform.store.run(lambda c: outbox.latest(c))
     lock_mail = [m for m in mails if "verrouillé" in m.subject]
     assert lock_mail and "/pas-moi?jeton=" in lock_mail[0].body
@@ -147,3 +148,25 @@ async def test_expiry_warning_mailed_once_inside_the_window(platform: Platform, 
     address = (await platform.accounts.show(login)).record.address
     assert sorted(m.recipient for m in warnings) == sorted([address, "perso1@example.org"])
     assert all("14 jours" in m.body for m in warnings)
+
+
+def test_ip_keys_group_ipv6_hosts():
+    from academail.identity.throttle import ip_key
+
+    assert ip_key("2001:db8:1:2:aaaa::1") == ip_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert ip_key("::ffff:192.0.2.7") == "192.0.2.7"
+    assert ip_key("192.0.2.7") == "192.0.2.7"
+
+
+async def test_parallel_guesses_all_count_towards_the_lock(platform: Platform):
+    import asyncio
+
+    login, _ = await active_agent(platform)
+    ctxs = [AuthContext(Door.IMAP, f"192.0.2.{n}", "bot") for n in range(10)]
+    await asyncio.gather(
+        *(
+            platform.authenticator.authenticate(login, f"Devine-{n}-2026!", ctx)
+            for n, ctx in enumerate(ctxs)
+        )
+    )
+    assert (await platform.accounts.show(login)).state is AccountState.LOCKED

@@ -106,6 +106,7 @@ async def lock(platform: Platform, web: Browser, login: str) -> None:
             "/connexion", "/connexion", {"identifiant": login, "mot_de_passe": f"Faux-{n}-2026!"}
         )
     assert (await platform.accounts.show(login)).state is AccountState.LOCKED
+    await platform.authenticator.drain()  # the lockout notice is sent in the background
 
 
 def link_in(body: str, path: str) -> str:
@@ -204,7 +205,7 @@ async def test_identification_failures_look_the_same(platform: Platform, web: Br
     answers = [wrong_date, unknown, bad_captcha, not_eligible, malformed]
     assert {a.status_code for a in answers} == {200}
     assert len({normalised(web, a.text) for a in answers}) == 1
-    assert messages.SELF_SERVICE_FAILED.replace("'", "&#39;") in unknown.text
+    assert messages.SELF_SERVICE_FAILED in unknown.text
     assert "set-cookie" not in unknown.headers or "academail=" not in unknown.headers["set-cookie"]
 
 
@@ -364,7 +365,7 @@ async def test_reset_request_does_not_enumerate(platform: Platform, web: Browser
     assert {a.status_code for a in answers} == {200}
     bodies = {a.text.replace(web.token(a.text), "CSRF") for a in answers}
     assert len(bodies) == 1
-    assert messages.RESET_SENT.replace("'", "&#39;") in answers[0].text
+    assert messages.RESET_SENT in answers[0].text
     assert "reinitialiser?jeton=" in await last_mail(platform, "perso1@example.org")
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "ImportSettings",
     "LettersSettings",
     "LoggingSettings",
+    "MailSettings",
     "Settings",
     "StoreSettings",
     "help_of",
@@ -197,6 +198,9 @@ class AuthSettings:
     admin_logins: list[str] = _setting(
         [], "Logins of platform administrators (OTP mandatory, outbox and console)."
     )
+    failure_floor_ms: int = _setting(
+        60, "Every failed sign-in answers after at least this long (no timing oracle)."
+    )
     credentials_cache_minutes: int = _setting(
         15, "How long a verified protocol password is trusted without argon2."
     )
@@ -334,6 +338,17 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    quota_bytes: int = _setting(2 * 1024**3, "Mailbox quota per account, in bytes (2 GiB).")
+    quota_by_role: dict[str, str] = _setting(
+        {}, 'Per-role quota overrides in bytes, by HR code (e.g. PERDIR = "5368709120").'
+    )
+    blob_gc_grace_minutes: int = _setting(
+        60, "An unreferenced message body is deleted after this delay (never while used)."
+    )
+
+
+@dataclass(frozen=True)
 class ImportSettings:
     dialect: str = _setting("academail_csv", "HR export format (plugin name).")
     apply_valid_rows: bool = _setting(
@@ -371,6 +386,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     web: WebSettings = field(default_factory=WebSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
     hr_import: ImportSettings = field(default_factory=ImportSettings)
     letters: LettersSettings = field(default_factory=LettersSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)

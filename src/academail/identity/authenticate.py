@@ -30,6 +30,7 @@ in order:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import enum
 import hashlib
@@ -101,6 +102,7 @@ class AuthResult:
     login: str | None = None
     message: str = ""
     via_app_password: bool = False
+    then: Outcome | None = None  # after NEED_OTP: where the right code leads
 
     @property
     def ok(self) -> bool:
@@ -153,6 +155,7 @@ class Authenticator:
         )
         self._cache: dict[str, _Cached] = {}
         self._records: dict[str, tuple[AuthRecord, dt.datetime]] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self._touched: dict[str, dt.datetime] = {}
         self._dummy_hash: str | None = None
         self._policy = policy_for(settings)
@@ -162,8 +165,19 @@ class Authenticator:
     @final
     async def authenticate(self, identifier: str, secret: str, ctx: AuthContext) -> AuthResult:
         """Checks ``secret`` for ``identifier`` coming through ``ctx.door``."""
+        started = asyncio.get_running_loop().time()
         if self._throttle.blocked(ctx.remote_ip):
             return AuthResult(Outcome.THROTTLED, message=messages.THROTTLED)
+        result = await self._decide(identifier, secret, ctx)
+        if not result.ok and result.outcome is not Outcome.THROTTLED:
+            # Every failure takes at least the same time, whatever path it took.
+            floor = self._settings.auth.failure_floor_ms / 1000
+            remaining = floor - (asyncio.get_running_loop().time() - started)
+            if remaining > 0:
+                await asyncio.sleep(remaining)
+        return result
+
+    async def _decide(self, identifier: str, secret: str, ctx: AuthContext) -> AuthResult:
         key = normalise_identifier(identifier)
         now = self._clock.now()
         record = await self._lookup(key, ctx, now) if key else None
@@ -177,6 +191,11 @@ class Authenticator:
             return _FAILED
         await self._succeeded(record, ctx, now, result)
         return result
+
+    async def drain(self) -> None:
+        """Waits for the notifications still being sent (shutdown, tests)."""
+        while self._background:
+            await asyncio.gather(*list(self._background))
 
     def invalidate(self, account_id: str) -> None:
         """Forgets a cached verification (password changed, account locked…)."""
@@ -223,18 +242,28 @@ class Authenticator:
                 await self._dummy_verify(secret)
                 return _FAILED
             return await self._check_protocol(record, secret, ctx, now, base)
+        outcome: Outcome | None = None
         if record.password_hash and await verify_off_loop(record.password_hash, secret):
             if not_active:  # a password set by self-service: recovery data still to give
-                return _with(base, Outcome.MUST_ACTIVATE)
-            if self._password_expired(record, now):
-                return _with(base, Outcome.PASSWORD_EXPIRED)
-            return _with(base, Outcome.NEED_OTP) if record.has_otp else base
-        if record.temp_password_hash and await verify_off_loop(record.temp_password_hash, secret):
+                outcome = Outcome.MUST_ACTIVATE
+            elif self._password_expired(record, now):
+                outcome = Outcome.PASSWORD_EXPIRED
+            else:
+                outcome = Outcome.OK
+        elif record.temp_password_hash and await verify_off_loop(record.temp_password_hash, secret):
             expired = (
                 record.temp_password_expires_at is None or record.temp_password_expires_at <= now
             )
-            return _with(base, Outcome.TEMP_EXPIRED if expired else Outcome.MUST_ACTIVATE)
-        return _FAILED
+            if expired:
+                return _with(base, Outcome.TEMP_EXPIRED)
+            outcome = Outcome.MUST_ACTIVATE
+        if outcome is None:
+            if not record.password_hash:  # only the cheap temporary hash was checked
+                await self._dummy_verify(secret)
+            return _FAILED
+        if record.has_otp:  # the second factor comes before anything the password opens
+            return AuthResult(Outcome.NEED_OTP, record.account_id, record.login, then=outcome)
+        return _with(base, outcome)
 
     async def _check_protocol(
         self, record: AuthRecord, secret: str, ctx: AuthContext, now: dt.datetime, base: AuthResult
@@ -248,6 +277,7 @@ class Authenticator:
                 return AuthResult(
                     Outcome.OK, record.account_id, record.login, via_app_password=True
                 )
+            await self._dummy_verify(secret)  # the cost of a wrong password elsewhere
             return _FAILED  # with OTP, clients use application passwords only
         mac = keyed_hash(self._mac_key, f"{record.account_id}|{secret}")
         if self._cached(record, mac, now):  # verified moments ago: no argon2, no I/O
@@ -327,8 +357,10 @@ class Authenticator:
         locked = await self._store.run(
             lambda c: self._count_failure(c, record, mac, ctx, now, counted)
         )
-        if locked:
-            await self._notify_lockout(record, ctx, now)
+        if locked:  # mailed in the background: the answer must not take longer
+            task = asyncio.create_task(self._notify_lockout(record, ctx, now))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     def _count_failure(
         self,
@@ -354,19 +386,16 @@ class Authenticator:
         )
         if not counted or repeated:
             return False
-        count = record.failed_count + 1
         recent = [*record.recent_failed_secrets, mac][-_RECENT_SECRETS:]
-        threshold = self._settings.auth.lockout_threshold
-        if count < threshold:
-            cred_repo.update(
-                conn,
-                record.account_id,
-                failed_count=count,
-                last_failure_at=now,
-                recent_failed_secrets=recent,
-            )
+        count = cred_repo.count_failure(conn, record.account_id, recent, now)
+        if count < self._settings.auth.lockout_threshold:
             return False
-        state = AccountState(record.state)
+        fresh = cred_repo.load_for_auth(conn, account_id=record.account_id)
+        if fresh is None or fresh.state not in ("active", "letter_issued", "locked"):
+            return False
+        if fresh.state == "locked" and fresh.locked_until and fresh.locked_until > now:
+            return False  # a parallel guess locked it already
+        state = AccountState(fresh.state)
         if state is AccountState.LOCKED:  # an expired lock: the account resumes first
             state = AccountState(record.resume_state or AccountState.ACTIVE.value)
         outcome = transition(state, Event.LOCK)
@@ -523,7 +552,7 @@ class Authenticator:
             f"Après plusieurs mots de passe erronés, votre compte {record.login} est verrouillé "
             f"pendant {minutes} minutes.\n\n"
             f"Dernière tentative : {ctx.door.value}, depuis {ctx.remote_ip}"
-            + (f" ({ctx.client[:80]})" if ctx.client else "")
+            + (f" (logiciel déclaré : {_printable(ctx.client)})" if ctx.client else "")
             + ".\nSi c'est un appareil à vous (un téléphone qui garde votre ancien mot de passe), "
             "mettez-le à jour : votre espace « Mon compte » le signale.\n\n"
             f"Ce n'était pas vous ? Suspendez votre compte et prévenez l'assistance :\n"
@@ -537,17 +566,26 @@ class Authenticator:
 
     # -- second factor ---------------------------------------------------------------------
     async def verify_second_factor(self, account_id: str, code: str, ctx: AuthContext) -> bool:
-        """A TOTP code (never twice) or an unused recovery code; failures count like passwords."""
+        """A TOTP code (never twice) or an unused recovery code; failures count like passwords.
+
+        The same gates as a password: a throttled address or a locked account gets no
+        answer at all, so the code cannot be brute-forced behind a lock.
+        """
         now = self._clock.now()
+        if self._throttle.blocked(ctx.remote_ip):
+            return False
         record = await self._store.run(lambda c: cred_repo.load_for_auth(c, account_id=account_id))
         if record is None or not record.has_otp or record.otp_secret_sealed is None:
+            return False
+        if self._blocked(record, now):
             return False
         seed = open_sealed(record.otp_secret_sealed, record.account_id, self.otp_key).decode(
             "ascii"
         )
         step = otp.verify_totp(seed, code, now, record.otp_last_step)
-        if step is not None:
-            await self._store.run(lambda c: cred_repo.update(c, account_id, otp_last_step=step))
+        if step is not None and await self._store.run(
+            lambda c: cred_repo.use_otp_step(c, account_id, step)
+        ):
             return True
         if await self._store.run(lambda c: self._use_recovery_code(c, account_id, code, now)):
             return True
@@ -561,7 +599,8 @@ class Authenticator:
         index = otp.match_recovery_code(code, [h for _, h in stored], self.otp_key)
         if index is None:
             return False
-        cred_repo.use_recovery_code(conn, stored[index][0], now)
+        if not cred_repo.use_recovery_code(conn, stored[index][0], now):
+            return False  # used by a parallel request a moment ago
         audit_repo.append(
             conn, [AuditEntry(now, "agent", "auth.recovery_code_used", account_id, {})]
         )
@@ -572,3 +611,9 @@ def _with(result: AuthResult, outcome: Outcome) -> AuthResult:
     return AuthResult(
         outcome, result.account_id, result.login, result.message, result.via_app_password
     )
+
+
+def _printable(text: str) -> str:
+    """What a client said about itself, made harmless for an official e-mail."""
+    kept = "".join(c for c in text if c.isascii() and c.isprintable())
+    return kept[:60] or "?"

@@ -23,12 +23,16 @@ from academail.core.clock import Clock
 from academail.store import Connection, Store
 from academail.store import credentials as cred_repo
 from academail.store import sessions as session_repo
+from academail.store.repos.credentials import AuthRecord
 from academail.store.repos.sessions import SessionRow
 
 __all__ = ["STAGES", "Session", "SessionService", "hash_session_id"]
 
 STAGES = ("otp", "activation", "enrol_otp", "expired", "full")
 _ENDED = frozenset({"suspended", "disabled", "deleted"})
+# Steps of a sign-in that a lock interrupts; "recovery" (NUMEN or reset link, limited
+# on their own) is not one: it is the way out of a lock.
+_SIGN_IN_STEPS = frozenset({"otp", "activation", "enrol_otp", "expired"})
 
 
 def hash_session_id(raw: str) -> str:
@@ -57,6 +61,7 @@ class SessionService:
         self._clock = clock
         self._idle = dt.timedelta(minutes=settings.auth.session_idle_minutes)
         self._absolute = dt.timedelta(hours=settings.auth.session_absolute_hours)
+        self._lockout = dt.timedelta(minutes=settings.identity.lockout_minutes)
 
     async def start(
         self,
@@ -110,6 +115,12 @@ class SessionService:
                 if record.state in _ENDED:  # suspended, disabled or deleted by support/HR
                     session_repo.update(conn, id_hash, revoked_at=now)
                     return None
+                if self._started_before_lock(record, row):
+                    # A lock ends the unfinished sign-ins begun before it (OTP step,
+                    # activation, recovery): none may keep guessing behind it. A
+                    # recovery started after the lock (NUMEN, reset link) is a way out.
+                    session_repo.update(conn, id_hash, revoked_at=now)
+                    return None
             if now - row.last_seen_at > dt.timedelta(seconds=60):
                 session_repo.update(conn, id_hash, last_seen_at=now)
             return row
@@ -118,6 +129,13 @@ class SessionService:
         if row is None:
             return None
         return Session(raw, id_hash, row.account_id, row.stage, row.data, row.created_at)
+
+    def _started_before_lock(self, record: AuthRecord, row: SessionRow) -> bool:
+        if record.state != "locked" or row.stage not in _SIGN_IN_STEPS:
+            return False
+        if record.locked_until is None:
+            return True
+        return row.created_at <= record.locked_until - self._lockout
 
     async def advance(
         self,

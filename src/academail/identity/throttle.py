@@ -13,13 +13,28 @@ gets the limit on each node, which still bounds the attack; the account lockout
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass
 
 from academail.core.clock import Clock
 
-__all__ = ["IpThrottle"]
+__all__ = ["IpThrottle", "ip_key"]
 
 _MAX_TRACKED = 100_000
+
+
+def ip_key(ip: str) -> str:
+    """The unit one attacker controls: an IPv4 address, or an IPv6 /64 (one host's
+    usual allocation: rotating addresses inside it must not reset the counter)."""
+    try:
+        address = ipaddress.ip_address(ip.strip().split("%", 1)[0])
+    except ValueError:
+        return ip[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 @dataclass
@@ -43,11 +58,12 @@ class IpThrottle:
         return entry
 
     def blocked(self, ip: str) -> bool:
-        entry = self._current(ip)
+        entry = self._current(ip_key(ip))
         return entry is not None and entry.failures >= self._limit
 
     def failure(self, ip: str) -> bool:
         """Counts one failure; True when this one reaches the limit (worth an audit)."""
+        ip = ip_key(ip)
         entry = self._current(ip)
         if entry is None:
             if len(self._windows) >= _MAX_TRACKED:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
@@ -48,10 +49,17 @@ def context(request: Request, door: Door = Door.PORTAL) -> AuthContext:
 
 
 def safe_next(value: str | None, default: str = "/applications") -> str:
-    """Only our own paths: ``/x`` yes, ``//evil`` or ``https://evil`` no (open redirect)."""
-    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
-        return value
-    return default
+    """Only our own paths: ``/x`` yes; ``//evil``, ``https://evil``, ``/\\evil`` or a
+    path with blanks or control characters (``/\t/evil``, which browsers clean into
+    ``//evil``) no: an open redirect would make our sign-in page a phishing tool."""
+    if not value or not value.startswith("/") or len(value) > 2000:
+        return default
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c == "\\" for c in value):
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or value.startswith("//"):
+        return default
+    return value
 
 
 def redirect(url: str, session: Session | None | bool = False) -> RedirectResponse:

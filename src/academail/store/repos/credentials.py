@@ -37,6 +37,8 @@ __all__ = [
     "recovery_code_hashes",
     "touch_app_password",
     "touch_device",
+    "count_failure",
+    "use_otp_step",
     "use_recovery_code",
     "update",
 ]
@@ -243,6 +245,16 @@ class Device:
     failures: int
 
 
+def _upsert(conn: sa.Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
 def touch_device(
     conn: sa.Connection,
     device_id: str,
@@ -253,31 +265,58 @@ def touch_device(
     now: dt.datetime,
     success: bool,
 ) -> None:
-    """Records a sign-in from a device; failures count until the next success."""
-    row = conn.execute(
-        sa.select(auth_devices.c.failures).where(auth_devices.c.id == device_id)
-    ).first()
-    if row is None:
-        conn.execute(
-            auth_devices.insert().values(
-                id=device_id,
-                account_id=account_id,
-                protocol=protocol,
-                client=client[:300],
-                ip=ip,
-                first_seen_at=now,
-                last_success_at=now if success else None,
-                last_failure_at=None if success else now,
-                failures=0 if success else 1,
-            )
-        )
-        return
-    values: dict[str, Any] = {"ip": ip}
+    """Records a sign-in from a device; failures count until the next success.
+
+    One upsert: parallel connections of one phone must not collide on the key (and
+    an error only for existing accounts would tell which ones exist).
+    """
+    statement = _upsert(conn, auth_devices).values(
+        id=device_id,
+        account_id=account_id,
+        protocol=protocol,
+        client=client[:300],
+        ip=ip,
+        first_seen_at=now,
+        last_success_at=now if success else None,
+        last_failure_at=None if success else now,
+        failures=0 if success else 1,
+    )
+    changes: dict[str, Any] = {"ip": ip}
     if success:
-        values.update(last_success_at=now, failures=0)
+        changes.update(last_success_at=now, failures=0)
     else:
-        values.update(last_failure_at=now, failures=row.failures + 1)
-    conn.execute(auth_devices.update().where(auth_devices.c.id == device_id).values(**values))
+        changes.update(last_failure_at=now, failures=auth_devices.c.failures + 1)
+    conn.execute(statement.on_conflict_do_update(index_elements=[auth_devices.c.id], set_=changes))
+
+
+def count_failure(conn: sa.Connection, account_id: str, recent: list[str], now: dt.datetime) -> int:
+    """Adds one failure atomically and returns the new count (parallel guesses all count)."""
+    ensure(conn, account_id)
+    row = conn.execute(
+        credentials.update()
+        .where(credentials.c.account_id == account_id)
+        .values(
+            failed_count=credentials.c.failed_count + 1,
+            last_failure_at=now,
+            recent_failed_secrets=recent,
+        )
+        .returning(credentials.c.failed_count)
+    ).first()
+    return int(row.failed_count) if row else 1
+
+
+def use_otp_step(conn: sa.Connection, account_id: str, step: int) -> bool:
+    """Records a TOTP step if it is newer than the last one used: a code works once,
+    even when two sign-ins race with it (compare-and-set)."""
+    done = conn.execute(
+        credentials.update()
+        .where(
+            credentials.c.account_id == account_id,
+            sa.or_(credentials.c.otp_last_step.is_(None), credentials.c.otp_last_step < step),
+        )
+        .values(otp_last_step=step)
+    )
+    return done.rowcount == 1
 
 
 def devices_of(conn: sa.Connection, account_id: str) -> list[Device]:
@@ -311,5 +350,11 @@ def touch_app_password(conn: sa.Connection, app_id: str, now: dt.datetime, ip: s
     )
 
 
-def use_recovery_code(conn: sa.Connection, row_id: int, now: dt.datetime) -> None:
-    conn.execute(recovery_codes.update().where(recovery_codes.c.id == row_id).values(used_at=now))
+def use_recovery_code(conn: sa.Connection, row_id: int, now: dt.datetime) -> bool:
+    """Uses a recovery code once, even under a race (only an unused row is updated)."""
+    done = conn.execute(
+        recovery_codes.update()
+        .where(recovery_codes.c.id == row_id, recovery_codes.c.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return done.rowcount == 1

@@ -7,12 +7,15 @@ step (no fixation); ``next`` only ever leads to one of our own paths.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from academail.identity import messages
 from academail.identity.authenticate import Outcome
 from academail.identity.sessions import Session
+from academail.web.i18n import N_
 from academail.web.requests import (
     client_ip,
     context,
@@ -27,6 +30,9 @@ from academail.web.templating import render
 __all__ = ["after_password", "router"]
 
 router = APIRouter()
+_OTP_TRIES = 5
+
+_WRONG_CODE = N_("Code incorrect ou déjà utilisé.")
 
 
 @router.get("/")
@@ -68,13 +74,25 @@ async def login(
     if result.outcome is Outcome.TEMP_EXPIRED:
         return render(request, "portal/temp_expired.html")
     assert result.account_id is not None  # noqa: S101 - every non-failure names its account
-    return await after_password(request, result.account_id, result.outcome, safe_next(next))
+    return await after_password(
+        request, result.account_id, result.outcome, safe_next(next), then=result.then
+    )
 
 
 async def after_password(
-    request: Request, account_id: str, outcome: Outcome, next_url: str
+    request: Request,
+    account_id: str,
+    outcome: Outcome,
+    next_url: str,
+    *,
+    then: Outcome | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Response:
-    """Where a right password leads: OTP, activation, renewal, enrolment or home."""
+    """Where a right password leads: OTP, activation, renewal, enrolment or home.
+
+    With OTP, ``then`` is where the right code leads (activation or renewal come
+    only after the second factor: nothing the password opens skips it).
+    """
     platform = platform_of(request)
     ip, agent = client_ip(request), user_agent(request)
     old = session_of(request)
@@ -88,7 +106,10 @@ async def after_password(
     stage, url = stage_of.get(outcome, ("full", next_url))
     if stage == "full" and await _must_enrol(request, account_id):
         stage, url = "enrol_otp", "/compte/otp"
-    session = await platform.sessions.start(account_id, stage, ip, agent, {"next": next_url})
+    values: dict[str, Any] = {"next": next_url, **(data or {})}
+    if then is not None:
+        values["then"] = then.value
+    session = await platform.sessions.start(account_id, stage, ip, agent, values)
     return redirect(url, session)
 
 
@@ -118,13 +139,17 @@ async def otp_check(request: Request, code: str = Form("")) -> Response:
         session.account_id, code[:40], context(request)
     ):
         next_url = safe_next(session.data.get("next"))
+        then = Outcome(session.data.get("then", Outcome.OK.value))
         # amr (RFC 8176) for the ID tokens of single sign-on; next for its hand-off.
-        data = {"next": next_url, "amr": ["pwd", "otp"]}
-        full = await platform.sessions.advance(
-            session, "full", client_ip(request), user_agent(request), data
+        return await after_password(
+            request, session.account_id, then, next_url, data={"amr": ["pwd", "otp"]}
         )
-        return redirect(next_url, full)
-    return render(request, "portal/otp.html", error="Code incorrect ou déjà utilisé.")
+    tries = int(session.data.get("otp_tries", 0)) + 1
+    if tries >= _OTP_TRIES:  # a session is not a brute-force budget: start again
+        await platform.sessions.end(session)
+        return redirect("/connexion", None)
+    await platform.sessions.set_data(session, {**session.data, "otp_tries": tries})
+    return render(request, "portal/otp.html", error=_WRONG_CODE)
 
 
 @router.post("/deconnexion")
