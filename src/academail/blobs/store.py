@@ -73,6 +73,34 @@ class FileBlobStore:
     async def delete(self, key: str) -> None:
         await off_loop(self._path(key).unlink, missing_ok=True)
 
+    # The garbage collector's three steps (see mail/store.py): a candidate's file is
+    # moved aside before its reference row is deleted, and put back if the row turned
+    # out to be used again; content addressing makes any copy the right one.
+    async def set_aside(self, key: str) -> Path:
+        path = self._path(key)
+        aside = path.with_name(f".{key}.{secrets.token_hex(4)}.gc")
+        try:
+            await off_loop(os.replace, path, aside)
+        except FileNotFoundError:
+            pass
+        return aside
+
+    async def restore_aside(self, key: str, aside: Path) -> None:
+        path = self._path(key)
+
+        def restore() -> None:
+            if not aside.exists():
+                return
+            if path.exists():
+                aside.unlink()
+            else:
+                os.replace(aside, path)
+
+        await off_loop(restore)
+
+    async def discard_aside(self, aside: Path) -> None:
+        await off_loop(aside.unlink, missing_ok=True)
+
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         if path.exists():

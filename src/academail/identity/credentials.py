@@ -7,6 +7,19 @@ passwords, hashes off the loop, bumps the credential *generation* (which voids t
 verified-credentials cache and older web sessions), clears the temporary password
 and audits. Confirmation codes are 6 digits, valid a few minutes, stored as HMACs,
 limited to 5 tries, and a new code replaces the previous one.
+
+Threats (OWASP ASVS 4.0 V2.1, V2.2.1 anti-automation; V2.7 out-of-band codes):
+
+* **A password-guessing oracle.** The live hints of the password forms
+  (:meth:`CredentialService.check_rules_only`) apply only the pure policy rules:
+  telling "not one of your last 5" as the agent types would confirm a right guess
+  of the current or a previous password, uncounted by the lockout and for the
+  price of up to five argon2 runs per call. The history is checked on submit only
+  (:meth:`CredentialService.set_password`), and the live check is limited per
+  web session and bounded in length.
+* **Brute-forcing a confirmation code by asking for new ones.** A resend is
+  limited per account, and a new code inherits the wrong tries of the live code it
+  replaces: asking again does not refresh the 5 tries.
 """
 
 from __future__ import annotations
@@ -15,18 +28,22 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from academail.config import Settings
 from academail.core.clock import Clock
-from academail.core.errors import InvalidInput, NotFound
+from academail.core.errors import InvalidInput, LimitReached, NotFound
 from academail.core.keys import Keys
+from academail.core.offload import off_loop
 from academail.core.secretbox import derive_key, keyed_hash
+from academail.identity import messages
 from academail.identity import policy as policy_mod
 from academail.identity.authenticate import Authenticator
 from academail.identity.lifecycle import AccountState, Event, transition
 from academail.identity.passwords import HashCost, hash_off_loop, verify_off_loop
 from academail.identity.policy_settings import policy_for
+from academail.identity.rate_limit import Limit, RateLimiter
 from academail.notify import Notifier
 from academail.store import AuditEntry, Connection, Store
 from academail.store import audit as audit_repo
@@ -35,11 +52,25 @@ from academail.store import directory as directory_repo
 from academail.store import tokens as token_repo
 from academail.store.repos.credentials import AuthRecord
 
-__all__ = ["CredentialService", "PasswordRejected", "facts_of", "policy_for"]
+__all__ = [
+    "LIVE_CHECKS",
+    "MAX_PASSWORD_LENGTH",
+    "RESENDS",
+    "CredentialService",
+    "PasswordRejected",
+    "facts_of",
+    "policy_for",
+]
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,252}\.[A-Za-z]{2,}$")
 _MOBILE = re.compile(r"^(?:\+33|0)\s*([67](?:[\s.-]*\d){8})$")
 _CODE_TRIES = 5
+MAX_PASSWORD_LENGTH = 256
+"""Longer input is cut here: it bounds the cost of the policy rules and of argon2."""
+LIVE_CHECKS = Limit("pw-live", 60, dt.timedelta(minutes=5))
+"""Live policy checks per web session: a fast typist sends a few a second, briefly."""
+RESENDS = Limit("code-resend", 3, dt.timedelta(minutes=15))
+"""New confirmation codes asked for per account ("send me the code again")."""
 
 
 class PasswordRejected(InvalidInput):
@@ -92,7 +123,10 @@ class CredentialService:
         self._auth = authenticator
         self._cost = password_cost
         self._code_key = derive_key(keys.tokens, "confirmation-codes")
+        self._limiter = RateLimiter(store, clock)
         self.policy = policy_for(settings)
+        # Called with the account id once an account becomes active (wired by runtime).
+        self.on_activated: list[Callable[[str], Awaitable[None]]] = []
 
     async def record(self, account_id: str) -> AuthRecord:
         found = await self._store.run(lambda c: cred_repo.load_for_auth(c, account_id=account_id))
@@ -102,24 +136,47 @@ class CredentialService:
 
     # -- passwords -----------------------------------------------------------------------
     async def check(self, account_id: str, password: str) -> list[str]:
-        """The policy's French reasons against ``password`` (empty: acceptable)."""
+        """The policy's French reasons against ``password``, last passwords included
+        (empty: acceptable). For a submitted password only, never for live hints."""
         record = await self.record(account_id)
         history = await self._store.run(
             lambda c: cred_repo.history_hashes(c, account_id, self.policy.history)
         )
-        return await self._violations(record, password, history)
+        return await self._violations(record, password[:MAX_PASSWORD_LENGTH], history)
 
-    async def _violations(self, record: AuthRecord, password: str, history: list[str]) -> list[str]:
-        previous = [h for h in (record.password_hash, *history) if h]
-        reused = False
-        for encoded in previous[: max(1, self.policy.history)]:
-            if await verify_off_loop(encoded, password):
-                reused = True
-                break
-        found = policy_mod.check_password(
-            password, self.policy, facts_of(record), lambda _candidate: reused
+    async def check_rules_only(self, account_id: str, password: str, caller: str) -> list[str]:
+        """The live hints: the pure policy rules, without the last passwords.
+
+        ``caller`` identifies the asker (the web session id hash) for the limit of
+        :data:`LIVE_CHECKS`; beyond it :class:`LimitReached`. Never verifies a hash,
+        so it cannot tell whether a guess is the current or a previous password.
+        """
+        if not await self._limiter.hit(LIVE_CHECKS, caller):
+            raise LimitReached(messages.THROTTLED)
+        record = await self.record(account_id)
+        found = await off_loop(
+            policy_mod.check_password,
+            password[:MAX_PASSWORD_LENGTH],
+            self.policy,
+            facts_of(record),
         )
         return [v.message for v in found]
+
+    async def _violations(self, record: AuthRecord, password: str, history: list[str]) -> list[str]:
+        """The pure rules first; the argon2 runs against the last passwords only when
+        every other rule passed (a refused password costs no hash verification)."""
+        facts = facts_of(record)
+        found = await off_loop(policy_mod.check_password, password, self.policy, facts)
+        if found or self.policy.history <= 0:
+            return [v.message for v in found]
+        previous = [h for h in (record.password_hash, *history) if h]
+        for encoded in previous[: self.policy.history]:
+            if await verify_off_loop(encoded, password):
+                reused = await off_loop(
+                    policy_mod.check_password, password, self.policy, facts, lambda _p: True
+                )
+                return [v.message for v in reused]
+        return []
 
     async def set_password(self, account_id: str, password: str, actor: str, reason: str) -> None:
         """Policy, hash, history, generation bump, temporary password cleared, audit."""
@@ -205,6 +262,9 @@ class CredentialService:
         id_hash = self._code_hash(record.account_id, kind, code)
 
         def work(conn: Connection) -> None:
+            # The new code inherits the wrong tries of the live one it replaces.
+            live = token_repo.live_of(conn, record.account_id, kind, now)
+            tries = max((token.attempts for token in live), default=0)
             token_repo.revoke_kind(conn, record.account_id, kind, now)
             token_repo.add(
                 conn,
@@ -214,6 +274,7 @@ class CredentialService:
                 now,
                 now + dt.timedelta(minutes=minutes),
                 {"target": hashlib.sha256(target.encode()).hexdigest()},
+                attempts=tries,
             )
 
         await self._store.run(work)
@@ -255,7 +316,11 @@ class CredentialService:
             self._mark_verified(conn, record, now)
             return True
 
-        return await self._store.run(work)
+        confirmed = await self._store.run(work)
+        if confirmed and AccountState(record.state) is AccountState.LETTER_ISSUED:
+            for hook in self.on_activated:  # the mail store creates the mailboxes
+                await hook(account_id)
+        return confirmed
 
     def _code_hash(self, account_id: str, kind: str, code: str) -> str:
         digits = "".join(ch for ch in code if ch.isdigit())
@@ -295,6 +360,10 @@ class CredentialService:
         )
 
     async def resend_codes(self, account_id: str) -> None:
+        """New codes to the pending recovery data; :class:`LimitReached` beyond
+        :data:`RESENDS` for the account."""
+        if not await self._limiter.hit(RESENDS, account_id):
+            raise LimitReached(messages.THROTTLED)
         record = await self.record(account_id)
         if record.recovery_email:
             await self._send_code(record, "confirm_email", record.recovery_email)

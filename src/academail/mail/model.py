@@ -51,7 +51,7 @@ class ParsedMessage:
     """What delivery computes once from the raw bytes (mail/parse.py)."""
 
     size: int
-    envelope: dict[str, Any]  # RFC 9051 §7.5.2 ENVELOPE fields, decoded
+    envelope: dict[str, Any]  # RFC 9051 §7.5.2 ENVELOPE fields, raw header values
     body_structure: dict[str, Any]  # BODYSTRUCTURE tree (JSON-able)
     subject: str  # decoded, for SORT/SEARCH/list views
     from_address: str

@@ -28,6 +28,7 @@ from academail.identity.second_factor import SecondFactorService
 from academail.identity.sessions import SessionService
 from academail.identity.sso import SsoService, ensure_signing_key
 from academail.letters import LetterService
+from academail.mail import MailStore
 from academail.notify import HttpSms, OutboxNotifier
 from academail.store import Connection, Store, open_store, upgrade
 from academail.store import directory as directory_repo
@@ -51,6 +52,7 @@ class Platform:
     sessions: SessionService
     recovery: RecoveryService
     second_factor: SecondFactorService
+    mail: MailStore
     sso: SsoService
 
 
@@ -116,16 +118,20 @@ async def open_platform(settings: Settings, clock: Clock | None = None) -> Async
     accounts = AccountService(store, clock, settings)
     credentials = CredentialService(store, clock, keys, settings, notifier, authenticator, cost)
     sessions = SessionService(store, clock, settings)
+    blobs = FileBlobStore(settings.data_dir / "blobs")
+    mail = MailStore(store, blobs, clock, settings)
+    credentials.on_activated.append(mail.ensure_mailboxes)
     try:
         yield Platform(
             settings=settings,
             clock=clock,
             store=store,
             keys=keys,
-            blobs=FileBlobStore(settings.data_dir / "blobs"),
+            blobs=blobs,
+            mail=mail,
             staff=StaffImporter(store, clock, keys, settings),
             accounts=accounts,
-            letters=LetterService(store, clock, keys, settings),
+            letters=LetterService(store, clock, keys, settings, authenticator),
             notifier=notifier,
             authenticator=authenticator,
             credentials=credentials,

@@ -1,0 +1,27 @@
+"""The mail store: mailboxes, messages, flags, parsed structure, search, quota, changes."""
+
+from academail.mail.feed import ChangeFeed, MailboxEvent
+from academail.mail.model import (
+    SPECIAL_USE_DEFAULTS,
+    AppendResult,
+    DeliveryResult,
+    MailboxInfo,
+    MessageInfo,
+    ParsedMessage,
+    SpecialUse,
+)
+from academail.mail.store import MailStore, normalise_flags
+
+__all__ = [
+    "SPECIAL_USE_DEFAULTS",
+    "AppendResult",
+    "ChangeFeed",
+    "DeliveryResult",
+    "MailStore",
+    "MailboxEvent",
+    "MailboxInfo",
+    "MessageInfo",
+    "ParsedMessage",
+    "SpecialUse",
+    "normalise_flags",
+]
