@@ -10,6 +10,7 @@ import wave
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from academail.identity import captcha
 
@@ -59,6 +60,33 @@ def test_image_is_a_png_of_the_expected_size():
     assert data.startswith(PNG_SIGNATURE)
     assert png_size(data) == captcha.IMAGE_SIZE
     assert 2_000 < len(data) < 60_000
+
+
+def _luminance(rgb: tuple[int, ...]) -> float:
+    """WCAG 2.1 relative luminance of an sRGB colour."""
+
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = rgb[:3]
+    return 0.2126 * channel(red) + 0.7152 * channel(green) + 0.0722 * channel(blue)
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_image_digits_contrast_with_the_background(attempt):
+    """RGAA 3.2 / WCAG 1.4.3: a real share of the image is ink at 4.5:1 or more.
+
+    The noise dots and curve alone cover about 1 % of the image; six legible digits
+    bring it well above 5 %. (captcha 0.7.1 blends dark glyphs almost away: ~1 %.)
+    """
+    with Image.open(io.BytesIO(captcha.render_image(captcha.new_challenge()))) as image:
+        width, height = image.size
+        colours = image.convert("RGB").getcolors(width * height)
+    assert colours
+    background = _luminance(max(colours)[1])
+    strong = sum(n for n, rgb in colours if (background + 0.05) / (_luminance(rgb) + 0.05) >= 4.5)
+    assert strong / (width * height) > 0.04
 
 
 @pytest.mark.parametrize("answer", ["", "12a4", "１２３４", "1" * 40])

@@ -341,7 +341,7 @@ class WebSettings:
 class MailSettings:
     quota_bytes: int = _setting(2 * 1024**3, "Mailbox quota per account, in bytes (2 GiB).")
     quota_by_role: dict[str, str] = _setting(
-        {}, 'Per-role quota overrides in bytes, by HR code (e.g. PERDIR = "5368709120").'
+        {}, "Per-role quota overrides in bytes, keyed by HR code (for example PERDIR: 5 GiB)."
     )
     blob_gc_grace_minutes: int = _setting(
         60, "An unreferenced message body is deleted after this delay (never while used)."

@@ -6,6 +6,7 @@ This ``__init__`` is the package's API for the other packages (style.md §11).
 from academail.identity import naming, numen, passwords
 from academail.identity.accounts import AccountService, AccountView, effective_state
 from academail.identity.lifecycle import AccountState, Event, Outcome, transition
+from academail.identity.revocation import Revoked, revoke_access_in
 from academail.identity.roles import Role, role_from_code
 from academail.identity.staff_import import ImportReport, ReportLine, StaffImporter
 from academail.identity.uai import departement_of, normalise_uai
@@ -18,6 +19,7 @@ __all__ = [
     "ImportReport",
     "Outcome",
     "ReportLine",
+    "Revoked",
     "Role",
     "StaffImporter",
     "departement_of",
@@ -26,6 +28,7 @@ __all__ = [
     "normalise_uai",
     "numen",
     "passwords",
+    "revoke_access_in",
     "role_from_code",
     "transition",
 ]

@@ -10,7 +10,9 @@ authentication. Threats, and what stands against each (OWASP ASVS 4.0 V2.5
   once (the challenge is deleted at the first check, whatever the answer), and is
   counted per IP (``self_service_ip_limit`` per window) and per NUMEN whatever the
   date (``self_service_numen_limit`` per hour, keyed by an HMAC of the NUMEN: the
-  clear value is never stored). Every success is mailed to the agent.
+  clear value is never stored). Every successful identification is mailed to the
+  agent (académie and verified recovery addresses: page, time, IP), whether or not
+  a password follows: reading the mail settings is a use of the NUMEN too.
 * **Enumeration.** Unknown NUMEN, wrong date, wrong captcha, an account that may not
   recover (suspended, disabled, deleted) and a NUMEN over its limit all give the
   same outcome and text (:data:`messages.SELF_SERVICE_FAILED`), after the same
@@ -26,6 +28,10 @@ authentication. Threats, and what stands against each (OWASP ASVS 4.0 V2.5
   authenticator the account has).
 * **An attacker who locked the account.** The lockout mail's "it wasn't me" link
   suspends the account at once, ends its sessions and alerts support.
+* **An intruder who stays.** A recovered password (reset link or NUMEN) and "it
+  wasn't me" also revoke every application password and OIDC token of the account
+  (:mod:`.revocation`), and drop it from the verified-credentials cache: the new
+  password would not stop a mail client or an application the intruder set up.
 
 Decisions: a LOCKED account may recover, and a successful recovery lifts the lock
 (audited): the lock stops password guessing, and the new password has just been
@@ -55,6 +61,7 @@ from academail.identity.credentials import CredentialService, PasswordRejected
 from academail.identity.lifecycle import AccountState, Event, transition
 from academail.identity.naming import normalise_identifier
 from academail.identity.rate_limit import Limit, RateLimiter
+from academail.identity.revocation import revoke_access_in
 from academail.identity.sessions import SessionService
 from academail.notify import Notifier
 from academail.store import AuditEntry, Connection, Store
@@ -82,6 +89,10 @@ _CHALLENGE_ID = re.compile(r"^[0-9a-f]{32}$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DMY = re.compile(r"^(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})$")
 _COMPACT = re.compile(r"^(\d{2})(\d{2})(\d{4})$")
+_PAGES = {
+    "password": "« Je ne connais pas mon identifiant ou mon mot de passe »",
+    "settings": "« Mes paramètres de messagerie »",
+}
 
 
 class Outcome(enum.Enum):
@@ -244,8 +255,9 @@ class RecoveryService:
     ) -> Identified:
         """Checks the captcha, the limits, then NUMEN + date of birth, in one unit of work.
 
-        ``purpose`` ("password" or "settings") is only audited. Every failure is the
-        same :class:`Identified`; a NUMEN over its limit fails like a wrong one.
+        ``purpose`` ("password" or "settings") is audited and named in the notice
+        mailed to the agent after a success. Every failure is the same
+        :class:`Identified`; a NUMEN over its limit fails like a wrong one.
         """
         now = self._clock.now()
 
@@ -266,7 +278,10 @@ class RecoveryService:
                 return Identified(Outcome.FAILED)
             return Identified(Outcome.OK, found.account_id)
 
-        return await self._store.run(work)
+        result = await self._store.run(work)
+        if result.account_id is not None:
+            await self._mail_identified(result.account_id, purpose, ip, now)
+        return result
 
     def _lookup(
         self, conn: Connection, numen_text: str, birth_text: str
@@ -298,9 +313,6 @@ class RecoveryService:
     async def second_factor(self, account_id: str, code: str, ctx: AuthContext) -> bool:
         """The TOTP code or a recovery code; failures count towards the lockout."""
         return await self._auth.verify_second_factor(account_id, code[:40], ctx)
-
-    async def check_password(self, account_id: str, password: str) -> list[str]:
-        return await self._credentials.check(account_id, password[:256])
 
     async def finish_numen(self, account_id: str, password: str, ip: str) -> bool:
         """Sets the password after a NUMEN identification (PasswordRejected if refused).
@@ -389,11 +401,13 @@ class RecoveryService:
 
     # -- after a recovered password ------------------------------------------------------
     async def _after_password(self, record: AuthRecord, how: str, ip: str) -> None:
+        """Revokes what the old password let anyone set up, lifts a lock, audits, mails."""
         now = self._clock.now()
 
         def work(conn: Connection) -> None:
+            revoked = revoke_access_in(conn, record.account_id, now)
             current = cred_repo.load_for_auth(conn, account_id=record.account_id)
-            done = {"how": how, "ip": ip}
+            done = {"how": how, "ip": ip, **revoked.details()}
             entries = [AuditEntry(now, record.login, "selfservice.password", record.login, done)]
             if current is not None and AccountState(current.state) is AccountState.LOCKED:
                 resume = AccountState(current.resume_state) if current.resume_state else None
@@ -414,6 +428,7 @@ class RecoveryService:
             audit_repo.append(conn, entries)
 
         await self._store.run(work)
+        self._auth.invalidate(record.account_id)
         await self._mail_password_set(record, how, ip, now)
 
     # -- "it wasn't me" ------------------------------------------------------------------
@@ -425,7 +440,8 @@ class RecoveryService:
         return found is not None
 
     async def not_me(self, raw_token: str, ip: str) -> bool:
-        """Uses the link: suspends the account, ends its sessions, alerts support."""
+        """Uses the link: suspends the account, ends its sessions, revokes its
+        application passwords and OIDC tokens, alerts support."""
         now = self._clock.now()
         token_hash = _digest(raw_token[:128])
         used = await self._store.run(lambda c: token_repo.consume(c, token_hash, "not_me", now))
@@ -443,8 +459,8 @@ class RecoveryService:
         except IllegalTransition:  # already suspended or disabled: support is told anyway
             suspended = False
         await self._sessions.revoke_others(record.account_id, None)
-        self._auth.invalidate(record.account_id)
         lockout = await self._store.run(lambda c: self._not_me_audit(c, record, ip, now, suspended))
+        self._auth.invalidate(record.account_id)
         await self._mail_support(record, ip, now, lockout, suspended)
         return True
 
@@ -453,7 +469,8 @@ class RecoveryService:
     ) -> AuditEntry | None:
         history = audit_repo.entries_for(conn, record.login, limit=50)
         lockout = next((e for e in history if e.action == "auth.lockout"), None)
-        details = {"ip": ip, "suspended": suspended}
+        revoked = revoke_access_in(conn, record.account_id, now)
+        details = {"ip": ip, "suspended": suspended, **revoked.details()}
         audit_repo.append(
             conn, [AuditEntry(now, record.login, "auth.not_me", record.login, details)]
         )
@@ -479,6 +496,26 @@ class RecoveryService:
             [record.recovery_email], "Réinitialisation de votre mot de passe", body
         )
 
+    async def _mail_identified(
+        self, account_id: str, purpose: str, ip: str, now: dt.datetime
+    ) -> None:
+        """Each use of the NUMEN path, told to the agent (whatever follows)."""
+        record = await self._credentials.record(account_id)
+        academie = self._settings.academie
+        body = (
+            f"Bonjour {record.first_name},\n\n"
+            "Votre NUMEN et votre date de naissance viennent d'être utilisés pour vous "
+            f"identifier sur la page {_PAGES.get(purpose, purpose)} du portail, le "
+            f"{_when(now)}, depuis l'adresse {ip}.\n\n"
+            "Si c'est bien vous, il n'y a rien à faire.\n\n"
+            "Si ce n'est pas vous, appelez sans attendre l'assistance académique au "
+            f"{academie.hacked_account_phone} : quelqu'un connaît votre NUMEN et votre date "
+            "de naissance.\n\nL'académie ne vous demandera jamais votre mot de passe.\n"
+        )
+        await self._notifier.email(
+            _recipients(record), "Utilisation de votre NUMEN sur le portail", body
+        )
+
     async def _mail_password_set(
         self, record: AuthRecord, how: str, ip: str, now: dt.datetime
     ) -> None:
@@ -498,10 +535,7 @@ class RecoveryService:
             f"{academie.hacked_account_phone} : votre compte sera suspendu et vérifié.\n\n"
             "L'académie ne vous demandera jamais votre mot de passe.\n"
         )
-        recipients = [record.address]
-        if record.recovery_email and record.recovery_email_verified_at:
-            recipients.append(record.recovery_email)
-        await self._notifier.email(recipients, "Votre mot de passe a été changé", body)
+        await self._notifier.email(_recipients(record), "Votre mot de passe a été changé", body)
 
     async def _mail_support(
         self,
@@ -524,7 +558,8 @@ class RecoveryService:
             f"Compte : {record.login} ({record.address})\n"
             f"Signalement : le {_when(now)}, depuis l'adresse {ip}\n"
             f"Verrouillage : {locked}\n"
-            f"État du compte : {state} ; ses sessions ont été fermées.\n\n"
+            f"État du compte : {state} ; ses sessions ont été fermées, ses mots de passe "
+            "d'application et ses accès aux applications (OIDC) révoqués.\n\n"
             "À faire : rappeler l'agent, vérifier l'historique du compte, puis le rétablir "
             "avec un nouveau mot de passe.\n"
         )
@@ -533,6 +568,14 @@ class RecoveryService:
             f"[Ce n'était pas moi] compte {record.login} suspendu",
             body,
         )
+
+
+def _recipients(record: AuthRecord) -> list[str]:
+    """The académie address, and the recovery address once verified."""
+    recipients = [record.address]
+    if record.recovery_email and record.recovery_email_verified_at:
+        recipients.append(record.recovery_email)
+    return recipients
 
 
 def _when(at: dt.datetime) -> str:

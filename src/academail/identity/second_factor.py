@@ -21,8 +21,9 @@ Threats and the answers here:
   ``Authenticator.app_password_key`` of the *compacted* form (blanks removed,
   lowercase) — exactly what the authenticator computes. With OTP on, mail clients
   (IMAP, SMTP, POP) accept only these.
-* **"I lost my phone"**: every other session and every application password is
-  revoked at once; the page then asks for a new password.
+* **"I lost my phone"**: every other session, every application password and the
+  OIDC tokens of the other sessions are revoked at once (:mod:`.revocation`, shared
+  with the recovery paths); the page then asks for a new password.
 
 Every change is audited in the unit of work that makes it; the ones an intruder would
 want to hide (OTP on or off, a new application password, a lost device, recovery data,
@@ -46,6 +47,7 @@ from academail.core.offload import off_loop
 from academail.core.secretbox import keyed_hash, open_sealed, seal
 from academail.identity import messages, otp
 from academail.identity.authenticate import AuthContext, Authenticator, Door, Outcome
+from academail.identity.revocation import revoke_access_in
 from academail.notify import Notifier
 from academail.store import AuditEntry, Connection, Store
 from academail.store import audit as audit_repo
@@ -456,10 +458,10 @@ class SecondFactorService:
             if record is None:
                 raise NotFound("compte introuvable")
             session_repo.revoke_all(conn, account_id, now, keep)
-            revoked = sf_repo.revoke_all_app_passwords(conn, account_id, now)
-            details = {"app_passwords": revoked, "ip": ctx.remote_ip}
+            revoked = revoke_access_in(conn, account_id, now, keep_session=keep)
+            details = {**revoked.details(), "ip": ctx.remote_ip}
             self._audit(conn, record, "account.lost_device", details)
-            return record, revoked
+            return record, revoked.app_passwords
 
         record, revoked = await self._store.run(work)
         self._auth.invalidate(account_id)

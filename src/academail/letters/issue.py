@@ -17,6 +17,13 @@ Which accounts a run may touch:
   and, for an active account, the password the agent had chosen: that is support's
   "reset to a new temporary password".
 
+A re-issue takes the account back from whoever may hold it (support re-issues a
+letter when an agent reports a compromised account): in the same unit of work it
+bumps the credential generation (every web session ends), revokes every
+application password and OIDC token (:func:`academail.identity.revoke_access_in`),
+and once committed drops the account from the sign-in path's verified-credentials
+cache. OWASP ASVS 4.0 V3.3.3.
+
 Two runs at once: the commit re-reads each account's state and letter count and
 refuses the whole run if either changed since the selection.
 
@@ -30,14 +37,21 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from academail.config import Settings
 from academail.core.clock import Clock
 from academail.core.errors import InvalidInput, NotFound
 from academail.core.keys import Keys
 from academail.core.offload import off_loop
-from academail.identity import AccountState, Event, numen, passwords, transition
+from academail.identity import (
+    AccountState,
+    Event,
+    numen,
+    passwords,
+    revoke_access_in,
+    transition,
+)
 from academail.letters.render import (
     LetterContent,
     LetterLayout,
@@ -50,7 +64,7 @@ from academail.store import AccountRecord, AuditEntry, Connection, Store
 from academail.store import audit as audit_repo
 from academail.store import directory as repo
 
-__all__ = ["Deliver", "IssuedLetters", "LetterSelection", "LetterService"]
+__all__ = ["CredentialCache", "Deliver", "IssuedLetters", "LetterSelection", "LetterService"]
 
 Deliver = Callable[[bytes], None]
 """Receives the PDF before the commit; runs in a worker thread; raises to cancel."""
@@ -59,6 +73,13 @@ _log = get_logger("academail.letters")
 
 _BATCH_STATES = (AccountState.PROVISIONED.value, AccountState.LETTER_ISSUED.value)
 _REISSUE_STATES = (*_BATCH_STATES, AccountState.ACTIVE.value)
+
+
+class CredentialCache(Protocol):
+    """The sign-in path's cache of verified credentials (``Authenticator``)."""
+
+    def invalidate(self, account_id: str) -> None:
+        """Forgets what was verified for the account."""
 
 
 @dataclass(frozen=True)
@@ -107,11 +128,19 @@ class _Fresh:
 
 
 class LetterService:
-    def __init__(self, store: Store, clock: Clock, keys: Keys, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        keys: Keys,
+        settings: Settings,
+        credential_cache: CredentialCache,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._keys = keys
         self._settings = settings
+        self._cache = credential_cache
 
     async def issue(
         self, selection: LetterSelection, actor: str, *, deliver: Deliver, reveal: bool = False
@@ -148,6 +177,8 @@ class LetterService:
         pdf = await off_loop(render_letters, sort_for_posting(contents), self._layout(now.date()))
         await off_loop(deliver, pdf)
         await self._store.run(lambda conn: self._commit(conn, fresh, now, deadline, actor))
+        for item in fresh:
+            self._cache.invalidate(item.record.account_id)
         _log.info(
             "letters_issued",
             count=len(fresh),
@@ -257,11 +288,13 @@ class LetterService:
                     "updated_at": now,
                 }
             )
-            action = "letter.issued" if record.letter_count == 0 else "letter.reissued"
-            audit.append(
-                AuditEntry(
-                    now, actor, action, record.login, {"deadline": deadline.date().isoformat()}
-                )
-            )
+            details: dict[str, Any] = {"deadline": deadline.date().isoformat()}
+            if record.letter_count == 0:
+                action = "letter.issued"
+            else:
+                action = "letter.reissued"
+                revoked = revoke_access_in(conn, record.account_id, now, end_sessions=True)
+                details.update(revoked.details())
+            audit.append(AuditEntry(now, actor, action, record.login, details))
         repo.update_rows(conn, "accounts", "id", rows)
         audit_repo.append(conn, audit)

@@ -2,6 +2,12 @@
 
 Every page gets the CSRF token of the request, the visitor's session, the language
 and the académie's name; the security headers are added by middleware.
+
+Jinja marks what ``_()`` returns as safe HTML. Pages also pass texts made by code
+through it (``{{ _(error) }}``), so the translation is escaped here (``&``, ``<``,
+``>``, ``"``; the apostrophe is harmless in text and in the double-quoted
+attributes we write): a text that one day carries user input cannot become markup
+(OWASP XSS prevention, rule 1), nor can a translation.
 """
 
 from __future__ import annotations
@@ -29,8 +35,25 @@ def _build() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     return env
+
+
+def _text(translated: str) -> str:
+    return (
+        translated.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&#34;")
+    )
+
+
+def _gettext(message: str) -> str:
+    return _text(i18n.gettext(message))
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return _text(i18n.ngettext(singular, plural, n))
 
 
 environment = _build()

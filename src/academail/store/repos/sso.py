@@ -51,6 +51,7 @@ __all__ = [
     "remove_client",
     "remove_service",
     "revoke_tokens",
+    "revoke_tokens_of_account",
     "service_by_url",
     "tickets_of_session",
     "use_code",
@@ -272,6 +273,20 @@ def revoke_tokens(
     )
     if client_id is not None:
         query = query.where(oidc_tokens.c.client_id == client_id)
+    return conn.execute(query.values(revoked_at=now)).rowcount
+
+
+def revoke_tokens_of_account(
+    conn: sa.Connection, account_id: str, now: dt.datetime, keep_session: str | None = None
+) -> int:
+    """Revokes every live token of an account, from every portal session but
+    ``keep_session`` (recovery, "it wasn't me", a new letter: an intruder's
+    applications must lose their access too)."""
+    query = oidc_tokens.update().where(
+        oidc_tokens.c.account_id == account_id, oidc_tokens.c.revoked_at.is_(None)
+    )
+    if keep_session is not None:
+        query = query.where(oidc_tokens.c.session_hash != keep_session)
     return conn.execute(query.values(revoked_at=now)).rowcount
 
 

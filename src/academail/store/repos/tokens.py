@@ -31,7 +31,9 @@ def add(
     now: dt.datetime,
     expires_at: dt.datetime,
     data: dict[str, Any] | None = None,
+    attempts: int = 0,
 ) -> None:
+    """A new token; ``attempts`` carries the wrong tries of the code it replaces."""
     conn.execute(
         one_time_tokens.insert().values(
             id_hash=id_hash,
@@ -40,6 +42,7 @@ def add(
             created_at=now,
             expires_at=expires_at,
             data=data or {},
+            attempts=attempts,
         )
     )
 

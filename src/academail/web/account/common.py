@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, Response
 
 from academail.identity.sessions import Session
 from academail.web.account import display
+from academail.web.i18n import N_
 from academail.web.portal.login import require
 from academail.web.requests import redirect, session_of
 from academail.web.templating import render
@@ -26,15 +27,15 @@ ENROL_PATH = "/compte/otp"
 
 # Messages after a redirect, chosen by key (``?ok=…``): the URL never carries text.
 NOTICES = {
-    "mot-de-passe": "Votre mot de passe a été changé. Vos autres sessions ont été fermées.",
-    "secours": "Vos coordonnées de secours sont vérifiées.",
-    "codes-envoyes": "Un code de confirmation vient d'être envoyé à chaque coordonnée.",
-    "otp-off": "La double authentification est désactivée.",
-    "revoque": "Le mot de passe d'application est révoqué : il ne fonctionne plus.",
-    "session": "La session est fermée.",
-    "sessions": "Toutes vos autres sessions sont fermées.",
-    "appareil": "L'appareil a été retiré de la liste.",
-    "perdu": (
+    "mot-de-passe": N_("Votre mot de passe a été changé. Vos autres sessions ont été fermées."),
+    "secours": N_("Vos coordonnées de secours sont vérifiées."),
+    "codes-envoyes": N_("Un code de confirmation vient d'être envoyé à chaque coordonnée."),
+    "otp-off": N_("La double authentification est désactivée."),
+    "revoque": N_("Le mot de passe d'application est révoqué : il ne fonctionne plus."),
+    "session": N_("La session est fermée."),
+    "sessions": N_("Toutes vos autres sessions sont fermées."),
+    "appareil": N_("L'appareil a été retiré de la liste."),
+    "perdu": N_(
         "Vos autres sessions et tous vos mots de passe d'application sont révoqués. "
         "Changez maintenant votre mot de passe si l'appareil perdu le connaissait."
     ),

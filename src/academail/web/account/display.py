@@ -1,5 +1,5 @@
 """How "My account" shows stored facts to the agent: Paris time, masked recovery
-data, readable browsers and protocols.
+data, readable browsers and protocols (in the visitor's language).
 
 Recovery data is masked even for its owner: the page may be seen over a shoulder or
 from a session left open, and the full address would tell a phisher where to aim.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from academail.core.clock import to_paris
+from academail.web.i18n import N_, gettext
 
 __all__ = ["describe_user_agent", "door_label", "mask_email", "mask_mobile", "when"]
 
@@ -32,13 +33,13 @@ _SYSTEMS = (
     ("Linux", "Linux"),
 )
 _DOORS = {
-    "imap": "IMAP (lecture du courrier par un logiciel ou un téléphone)",
-    "smtp": "SMTP (envoi du courrier par un logiciel ou un téléphone)",
-    "pop3": "POP3 (relève du courrier)",
-    "sieve": "ManageSieve (filtres)",
-    "portal": "Portail (navigateur)",
-    "webmail": "Webmail (navigateur)",
-    "sso": "Connexion unique à une application",
+    "imap": N_("IMAP (lecture du courrier par un logiciel ou un téléphone)"),
+    "smtp": N_("SMTP (envoi du courrier par un logiciel ou un téléphone)"),
+    "pop3": N_("POP3 (relève du courrier)"),
+    "sieve": N_("ManageSieve (filtres)"),
+    "portal": N_("Portail (navigateur)"),
+    "webmail": N_("Webmail (navigateur)"),
+    "sso": N_("Connexion unique à une application"),
 }
 
 
@@ -72,8 +73,10 @@ def describe_user_agent(agent: str) -> str:
     system = next((name for mark, name in _SYSTEMS if mark in agent), "")
     if browser or system:
         return " · ".join(part for part in (browser, system) if part)
-    return agent[:80] or "Navigateur non identifié"
+    return agent[:80] or gettext("Navigateur non identifié")
 
 
 def door_label(protocol: str) -> str:
-    return _DOORS.get(protocol, protocol)
+    """The protocol in words, in the visitor's language; unknown ones as they are."""
+    label = _DOORS.get(protocol)
+    return gettext(label) if label else protocol

@@ -16,6 +16,7 @@ from academail.core.errors import AcademailError
 from academail.identity.credentials import PasswordRejected
 from academail.identity.policy import rules_for_display
 from academail.web.account.common import Agent, gate, page
+from academail.web.i18n import N_
 from academail.web.requests import client_ip, context, platform_of, redirect, user_agent
 
 __all__ = ["router"]
@@ -23,7 +24,7 @@ __all__ = ["router"]
 router = APIRouter()
 
 _PATH = "/compte/mot-de-passe"
-_MISMATCH = "Les deux saisies du nouveau mot de passe ne sont pas identiques."
+_MISMATCH = N_("Les deux saisies du nouveau mot de passe ne sont pas identiques.")
 
 
 def _form(request: Request, errors: list[str], status_code: int = 200) -> Response:

@@ -3,7 +3,8 @@
 Whoever controls the recovery address controls the password reset, so changing it
 needs the current password (a stolen session must not redirect the recovery), the
 new data is verified with codes sent to it, and the académie address and the old
-recovery address are both told.
+recovery address are both told. New codes may be asked a few times per account
+only, and do not give the 5 tries back (identity.credentials).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from academail.core.errors import AcademailError
+from academail.core.errors import AcademailError, LimitReached
 from academail.web.account.common import gate, page
+from academail.web.i18n import N_
 from academail.web.requests import context, platform_of, redirect
 
 __all__ = ["router"]
@@ -20,7 +22,7 @@ __all__ = ["router"]
 router = APIRouter()
 
 _PATH = "/compte/secours"
-_WRONG_CODE = "Code incorrect ou expiré. Vous pouvez demander un nouveau code."
+_WRONG_CODE = N_("Code incorrect ou expiré. Vous pouvez demander un nouveau code.")
 
 
 async def _form(
@@ -102,5 +104,8 @@ async def resend(request: Request) -> Response:
     agent = gate(request, _PATH)
     if isinstance(agent, Response):
         return agent
-    await platform_of(request).credentials.resend_codes(agent.account_id)
+    try:
+        await platform_of(request).credentials.resend_codes(agent.account_id)
+    except LimitReached as exc:
+        return await _form(request, agent.account_id, [exc.message], 429)
     return redirect(f"{_PATH}?ok=codes-envoyes")

@@ -2,6 +2,13 @@
 
 Also the renewal of an expired password, and the live policy check the password
 forms call as the agent types (the reasons are shown under the field).
+
+Security posture: the visitor holds a temporary password, an expired one, a
+self-service grant or a full session, not necessarily the current password. The
+live check (``/mot-de-passe/verifier``) therefore applies only the pure policy
+rules, never "not one of your last passwords", which would confirm a guess of the
+current one (identity.credentials); it is limited per session and bounded in
+length. Resending the confirmation codes is limited per account.
 """
 
 from __future__ import annotations
@@ -9,10 +16,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from starlette.responses import JSONResponse, Response
 
-from academail.core.errors import InvalidInput
+from academail.core.errors import InvalidInput, LimitReached
 from academail.identity.authenticate import Outcome
-from academail.identity.credentials import PasswordRejected
+from academail.identity.credentials import MAX_PASSWORD_LENGTH, PasswordRejected
 from academail.identity.policy import rules_for_display
+from academail.web.i18n import N_, gettext
 from academail.web.portal.login import after_password, require
 from academail.web.requests import client_ip, platform_of, redirect, safe_next, user_agent
 from academail.web.templating import render
@@ -20,6 +28,9 @@ from academail.web.templating import render
 __all__ = ["router"]
 
 router = APIRouter()
+
+_MISMATCH = N_("Les deux saisies du mot de passe ne sont pas identiques.")
+_WRONG_CODE = N_("Code incorrect ou expiré. Vous pouvez demander un nouveau code.")
 
 
 async def _step(request: Request, account_id: str) -> str:
@@ -89,11 +100,13 @@ async def _set_password(
     request: Request, account_id: str, password: str, confirmation: str, how: str
 ) -> list[str]:
     if password != confirmation:
-        return ["Les deux saisies du mot de passe ne sont pas identiques."]
+        return [_MISMATCH]
     platform = platform_of(request)
     record = await platform.credentials.record(account_id)
     try:
-        await platform.credentials.set_password(account_id, password[:256], record.login, how)
+        await platform.credentials.set_password(
+            account_id, password[:MAX_PASSWORD_LENGTH], record.login, how
+        )
     except PasswordRejected as exc:
         return exc.reasons
     return []
@@ -136,12 +149,16 @@ async def confirm(
         return await after_password(
             request, session.account_id, Outcome.OK, safe_next(session.data.get("next"))
         )
-    record = await platform.credentials.record(session.account_id)
+    return await _confirm_page(request, session.account_id, _WRONG_CODE, 422)
+
+
+async def _confirm_page(request: Request, account_id: str, error: str, status: int) -> Response:
+    record = await platform_of(request).credentials.record(account_id)
     return render(
         request,
         "portal/activation_confirm.html",
-        status_code=422,
-        errors=["Code incorrect ou expiré. Vous pouvez demander un nouveau code."],
+        status_code=status,
+        errors=[error],
         rules=[],
         record=record,
         email="",
@@ -154,7 +171,10 @@ async def resend(request: Request) -> Response:
     session = require(request, "activation")
     if session is None or session.account_id is None:
         return redirect("/connexion")
-    await platform_of(request).credentials.resend_codes(session.account_id)
+    try:
+        await platform_of(request).credentials.resend_codes(session.account_id)
+    except LimitReached as exc:
+        return await _confirm_page(request, session.account_id, exc.message, 429)
     return redirect("/activation")
 
 
@@ -204,9 +224,18 @@ async def renew(
 
 @router.post("/mot-de-passe/verifier")
 async def check(request: Request, mot_de_passe: str = Form("")) -> Response:
-    """The reasons a candidate password would be refused, for the live hints."""
+    """The reasons a candidate password would be refused, for the live hints.
+
+    Pure policy rules only (no history: see the module docstring); 429 beyond the
+    per-session limit, with the reason in the same shape so the page shows it.
+    """
     session = require(request, "activation", "expired", "full", "recovery")
     if session is None or session.account_id is None:
         return JSONResponse({"reasons": []}, status_code=401)
-    reasons = await platform_of(request).credentials.check(session.account_id, mot_de_passe[:256])
-    return JSONResponse({"reasons": reasons})
+    try:
+        reasons = await platform_of(request).credentials.check_rules_only(
+            session.account_id, mot_de_passe[:MAX_PASSWORD_LENGTH], session.id_hash
+        )
+    except LimitReached as exc:
+        return JSONResponse({"reasons": [gettext(exc.message)]}, status_code=429)
+    return JSONResponse({"reasons": [gettext(reason) for reason in reasons]})

@@ -4,7 +4,11 @@ Two independent checks, both required for POST, PUT, PATCH and DELETE:
 
 1. **Origin**: the ``Origin`` header (or, failing it, ``Sec-Fetch-Site``) must say
    the request comes from our own site. Browsers set these and pages cannot forge
-   them.
+   them. The whole origin is compared (RFC 6454 §5: scheme, host and port) with the
+   request's own scheme (``scope["scheme"]``, from the proxy's header only when its
+   address is trusted) and ``Host``: a page served over plain ``http://`` on the
+   same host name (an attacker on the network can inject one) is another origin,
+   and is refused on our https site. ``null`` and malformed origins are refused.
 2. **Signed double submit**: a random ``__Host-csrf`` cookie, and in the form a
    field ``csrf`` equal to HMAC(key, cookie). A third-party page can neither read
    the cookie nor compute the HMAC. It is stateless, so anonymous forms (login,
@@ -22,20 +26,50 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CSRF_COOKIE", "CsrfMiddleware", "csrf_token"]
+from academail.web.i18n import N_, gettext
+
+__all__ = ["CSRF_COOKIE", "CsrfMiddleware", "csrf_token", "same_origin"]
 
 CSRF_COOKIE = "__Host-csrf"
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Shown in the visitor's language: the session middleware, outside this one, set it.
+_REFUSED = N_(
+    "Requête refusée : le formulaire a expiré ou ne vient pas de ce site. "
+    "Rechargez la page et recommencez."
+)
 
 
 def csrf_token(key: bytes, cookie_value: str) -> str:
     return hmac.new(key, cookie_value.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """``(scheme, host, port)`` of a serialised origin (RFC 6454 §6.2), None if it is
+    not one: ``null``, another scheme, user info, a path, a query."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname or parts.username is not None:
+        return None
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return None
+    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
+
+
+def same_origin(origin: str, scheme: str, host: str) -> bool:
+    """Whether the ``Origin`` header names this request's own scheme, host and port."""
+    theirs = _origin(origin)
+    return theirs is not None and theirs == _origin(f"{scheme}://{host}")
 
 
 def _cookie(headers: Headers, name: str) -> str | None:
@@ -73,21 +107,16 @@ class CsrfMiddleware:
         path = scope.get("path", "")
         if scope["method"] in _UNSAFE and not path.startswith(self.exempt):
             body = await self._read(receive)
-            if body is None or fresh is not None or not self._valid(headers, body, cookie):
-                await PlainTextResponse(
-                    "Requête refusée : le formulaire a expiré ou ne vient pas de ce site. "
-                    "Rechargez la page et recommencez.",
-                    status_code=403,
-                )(scope, receive, send)
+            if body is None or fresh is not None or not self._valid(scope, headers, body, cookie):
+                await PlainTextResponse(gettext(_REFUSED), status_code=403)(scope, receive, send)
                 return
             receive = _replay(body)
         await self.app(scope, receive, self._with_cookie(send, fresh))
 
-    def _valid(self, headers: Headers, body: bytes, cookie: str) -> bool:
+    def _valid(self, scope: Scope, headers: Headers, body: bytes, cookie: str) -> bool:
         origin = headers.get("origin")
-        host = headers.get("host", "")
         if origin is not None:
-            if origin.split("://", 1)[-1] != host:
+            if not same_origin(origin, scope.get("scheme", ""), headers.get("host", "")):
                 return False
         elif headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
             return False

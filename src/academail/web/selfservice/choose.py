@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from academail.identity.recovery import PasswordRejected
 from academail.identity.sessions import Session
+from academail.web.i18n import N_
 from academail.web.requests import context, platform_of, redirect
 from academail.web.selfservice.common import password_rules
 from academail.web.templating import render
@@ -22,8 +23,8 @@ from academail.web.templating import render
 __all__ = ["DONE_URL", "password_page", "submit_password"]
 
 DONE_URL = "/assistance/mot-de-passe-enregistre"
-_WRONG_CODE = "Code de vérification incorrect ou déjà utilisé."
-_MISMATCH = "Les deux saisies du mot de passe ne sont pas identiques."
+_WRONG_CODE = N_("Code de vérification incorrect ou déjà utilisé.")
+_MISMATCH = N_("Les deux saisies du mot de passe ne sont pas identiques.")
 
 
 async def password_page(

@@ -18,6 +18,7 @@ from academail.core.errors import AcademailError, ErrorCode
 from academail.identity.policy import rules_for_display
 from academail.identity.recovery import Identified, Outcome
 from academail.identity.sessions import Session
+from academail.web.i18n import N_
 from academail.web.requests import client_ip, platform_of, redirect, session_of, user_agent
 from academail.web.templating import render
 
@@ -50,8 +51,8 @@ async def identify_page(
     """
     challenge = await platform_of(request).recovery.new_captcha()
     titles = {
-        "password": "Je ne connais pas mon identifiant ou mon mot de passe",
-        "settings": "Mes paramètres de messagerie",
+        "password": N_("Je ne connais pas mon identifiant ou mon mot de passe"),
+        "settings": N_("Mes paramètres de messagerie"),
     }
     actions = {"password": "/assistance/identifiants", "settings": "/assistance/parametres"}
     return render(

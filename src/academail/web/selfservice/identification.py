@@ -5,7 +5,9 @@ Security posture: anonymous until identified. Every failure renders the same pag
 with the same status and :data:`identity.messages.SELF_SERVICE_FAILED` (wrong
 captcha, unknown NUMEN, wrong date, account that may not recover, NUMEN over its
 limit); only the per-IP limit answers otherwise (429), and it says nothing about
-accounts. The limits, the captcha and the audit live in identity.recovery.
+accounts. The limits, the captcha, the audit, the notice mailed to the agent at
+each success and the revocation of the account's other accesses once the password
+is set live in identity.recovery.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@ servers, ports and security, and files that configure Thunderbird, Outlook and
 Apple devices for this account.
 
 Security posture: anonymous until identified, exactly like the identification page
-(same limits, same single failure message). What is shown is the login and the
-address, never a password: the files leave it to the device to ask.
+(same limits, same single failure message); each success is mailed to the agent
+(identity.recovery), since reading the settings is a use of the NUMEN too. What is
+shown is the login and the address, never a password: the files leave it to the
+device to ask.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from academail.identity.sso import CasResult, add_query
+from academail.web.i18n import N_
 from academail.web.requests import platform_of, redirect
 from academail.web.sso.common import (
     clear_cookie,
@@ -34,7 +35,7 @@ __all__ = ["render_validation", "router"]
 router = APIRouter()
 
 _NS = "http://www.yale.edu/tp/cas"
-_UNREGISTERED = (
+_UNREGISTERED = N_(
     "Cette application n'est pas enregistrée auprès du portail académique : "
     "la connexion ne peut pas lui être transmise."
 )
