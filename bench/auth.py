@@ -6,7 +6,7 @@
 * protocol sign-ins (the IMAP door of the authentication service) with a warm
   verified-credentials cache: C concurrent tasks (sign-ins/s, p50, p99).
 Target: ≥ 2,000 protocol sign-ins/s with a warm cache. Prints a table and a JSON line.
-Usage: python bench/auth.py [--agents N] [--pg URL] [--seconds S]
+Usage: .venv/bin/python bench/auth.py [--agents N] [--pg URL] [--seconds S]
 """
 
 from __future__ import annotations
@@ -20,19 +20,22 @@ import re
 import socket
 import ssl
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx2
 import uvicorn
-from tests.fixtures.agents import PASSWORD, active_agent
 
 from academail.config import Settings
 from academail.identity.authenticate import AuthContext, Door
 from academail.identity.passwords import HashCost, hasher
 from academail.runtime import initialise, open_platform, tls_files
 from academail.web import create_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.fixtures, from anywhere
+PASSWORD = "Picardie-Somme-2026!"  # noqa: S105 - the password tests.fixtures.agents gives
 
 
 def _free_port() -> int:
@@ -164,6 +167,8 @@ async def run(store_url: str, agents: int, seconds: float) -> dict:
         settings, auth=dataclasses.replace(settings.auth, ip_failure_limit=10**9)
     )
     await initialise(settings)
+    from tests.fixtures.agents import active_agent  # after the sys.path line above
+
     async with open_platform(settings) as platform:
         logins = [(await active_agent(platform, n))[0] for n in range(1, agents + 1)]
         return {
