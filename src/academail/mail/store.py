@@ -166,7 +166,7 @@ class MailStore:
         self, account_ids: Sequence[str], raw: bytes, mailbox: str = "INBOX"
     ) -> DeliveryResult:
         """One message to several local accounts: one blob, one row per mailbox."""
-        parsed = await off_loop(_parse, raw)
+        parsed = await off_loop(parse_message, raw)
         key = await self._blobs.put(raw)
         now = self._clock.now()
         result = DeliveryResult(key)
@@ -200,7 +200,7 @@ class MailStore:
     ) -> AppendResult:
         """IMAP APPEND / webmail drafts and sent copies."""
         wanted_flags = normalise_flags(flags)
-        parsed = await off_loop(_parse, raw)
+        parsed = await off_loop(parse_message, raw)
         key = await self._blobs.put(raw)
         when = internal_date or self._clock.now()
 
@@ -307,7 +307,7 @@ class MailStore:
         info = await self.mailbox(account_id, mailbox)
 
         def work(conn: Connection) -> tuple[int, list[int]]:
-            rows = [r for r in mail_repo.list_messages(conn, info.id) if r.uid in set(uids)]
+            rows = mail_repo.messages_by_uids(conn, info.id, uids)
             changes: dict[int, str] = {}
             for row in rows:
                 current = set(row.flags.split()) if row.flags else set()
@@ -339,13 +339,11 @@ class MailStore:
         now = self._clock.now()
 
         def work(conn: Connection) -> tuple[list[int], int]:
-            rows = mail_repo.list_messages(conn, info.id)
-            targets = [
-                r.uid
-                for r in rows
-                if (uids is not None and r.uid in set(uids))
-                or (uids is None and "\\Deleted" in r.flags.split())
-            ]
+            if uids is not None:
+                targets = [r.uid for r in mail_repo.messages_by_uids(conn, info.id, uids)]
+            else:
+                rows = mail_repo.list_messages(conn, info.id)
+                targets = [r.uid for r in rows if "\\Deleted" in r.flags.split()]
             if not targets:
                 return [], info.highestmodseq
             _uid, modseq, _v = mail_repo.allocate(conn, info.id, 0)
@@ -367,7 +365,7 @@ class MailStore:
         dst = await self.mailbox(account_id, target)
 
         def work(conn: Connection) -> tuple[list[tuple[int, int]], int]:
-            rows = [r for r in mail_repo.list_messages(conn, src.id) if r.uid in set(uids)]
+            rows = mail_repo.messages_by_uids(conn, src.id, uids)
             if not rows:
                 return [], dst.highestmodseq
             used, _count = mail_repo.quota_of(conn, account_id)
@@ -420,7 +418,3 @@ def _name(name: str) -> str:
 
 def _forget(key: str) -> Callable[[Connection], bool]:
     return lambda conn: mail_repo.forget_blob(conn, key)
-
-
-def _parse(raw: bytes) -> ParsedMessage:
-    return parse_message(raw)

@@ -38,6 +38,7 @@ __all__ = [
     "insert_message",
     "list_mailboxes",
     "list_messages",
+    "messages_by_uids",
     "quota_of",
     "rename_mailbox",
     "search_text",
@@ -278,6 +279,19 @@ def list_messages(
     if uid_to is not None:
         query = query.where(messages.c.uid <= uid_to)
     return [_message(r) for r in conn.execute(query.order_by(messages.c.uid)).mappings()]
+
+
+def messages_by_uids(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> list[MessageRow]:
+    """Only the named UIDs (chunked ``IN``): STORE, COPY and EXPUNGE touch a few
+    messages of mailboxes that may hold thousands."""
+    wanted = sorted(set(uids))
+    found: list[MessageRow] = []
+    for start in range(0, len(wanted), 500):
+        query = sa.select(*_LIST_COLUMNS).where(
+            messages.c.mailbox_id == mailbox_id, messages.c.uid.in_(wanted[start : start + 500])
+        )
+        found.extend(_message(r) for r in conn.execute(query.order_by(messages.c.uid)).mappings())
+    return found
 
 
 def set_flags(conn: sa.Connection, mailbox_id: int, changes: dict[int, str], modseq: int) -> None:

@@ -23,6 +23,7 @@ from academail.web.requests import client_ip, platform_of, redirect, session_of,
 from academail.web.templating import render
 
 __all__ = [
+    "identify_then_grant",
     "IDENTIFY_FIELDS",
     "grant",
     "identify_page",
@@ -87,6 +88,24 @@ async def start_grant(
         account_id, stage, client_ip(request), user_agent(request), data
     )
     return redirect(url, session)
+
+
+async def identify_then_grant(
+    request: Request, form: dict[str, str], purpose: str, stage: str, page: str, url: str
+) -> Response:
+    """NUMEN + date + captcha → the failure page, or a ``stage`` grant opening ``url``."""
+    result = await platform_of(request).recovery.identify(
+        form["numen"],
+        form["naissance"],
+        form["captcha_id"],
+        form["captcha"],
+        client_ip(request),
+        purpose,
+    )
+    failed = await identify_result(request, purpose, result)
+    if failed is not None or result.account_id is None:
+        return failed or redirect(page)
+    return await start_grant(request, result.account_id, stage, {"via": "numen"}, url)
 
 
 def grant(request: Request, stage: str, via: str | None = None) -> Session | None:

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from academail.web.requests import client_ip, platform_of, redirect
 from academail.web.selfservice.choose import DONE_URL, password_page, submit_password
-from academail.web.selfservice.common import grant, identify_page, identify_result, start_grant
+from academail.web.selfservice.common import grant, identify_page, identify_then_grant
 from academail.web.templating import render
 
 __all__ = ["router"]
@@ -41,13 +41,8 @@ async def identify(
     captcha: str = Form(""),
     captcha_id: str = Form(""),
 ) -> Response:
-    result = await platform_of(request).recovery.identify(
-        numen, naissance, captcha_id, captcha, client_ip(request), "password"
-    )
-    failed = await identify_result(request, "password", result)
-    if failed is not None or result.account_id is None:
-        return failed or redirect(_PAGE)
-    return await start_grant(request, result.account_id, "recovery", {"via": "numen"}, _CHOOSE)
+    form = {"numen": numen, "naissance": naissance, "captcha": captcha, "captcha_id": captcha_id}
+    return await identify_then_grant(request, form, "password", "recovery", _PAGE, _CHOOSE)
 
 
 @router.get(_CHOOSE)

@@ -17,9 +17,9 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from academail.identity.recovery import Profile
-from academail.web.requests import client_ip, platform_of, redirect
+from academail.web.requests import platform_of, redirect
 from academail.web.selfservice import clientconfig
-from academail.web.selfservice.common import grant, identify_page, identify_result, start_grant
+from academail.web.selfservice.common import grant, identify_page, identify_then_grant
 from academail.web.templating import render
 
 __all__ = ["router", "servers_of"]
@@ -55,13 +55,8 @@ async def identify(
     captcha: str = Form(""),
     captcha_id: str = Form(""),
 ) -> Response:
-    result = await platform_of(request).recovery.identify(
-        numen, naissance, captcha_id, captcha, client_ip(request), "settings"
-    )
-    failed = await identify_result(request, "settings", result)
-    if failed is not None or result.account_id is None:
-        return failed or redirect(_PAGE)
-    return await start_grant(request, result.account_id, "settings", {"via": "numen"}, _RESULT)
+    form = {"numen": numen, "naissance": naissance, "captcha": captcha, "captcha_id": captcha_id}
+    return await identify_then_grant(request, form, "settings", "settings", _PAGE, _RESULT)
 
 
 async def _profile(request: Request) -> Profile | None:
