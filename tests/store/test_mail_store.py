@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 
+from academail.blobs import blob_key
 from academail.core.errors import AlreadyExists, InvalidInput, NotFound, OverQuota
 from academail.runtime import Platform
 from academail.store import mail as mail_repo
@@ -63,11 +64,14 @@ async def test_delivery_to_fifty_recipients_stores_the_bytes_once(platform: Plat
 
         from academail.store.tables import blob_refs
 
-        return conn.execute(sa.select(blob_refs.c.refcount)).scalars().all()
+        return dict(conn.execute(sa.select(blob_refs.c.blob_key, blob_refs.c.refcount)).all())
 
-    assert await platform.store.run(refs) == [50]
+    counts = await platform.store.run(refs)
+    assert counts[result.blob_key] == 50
+    # One file per blob (activation notices are other blobs): the message is one file.
     blob_files = [p for p in (platform.settings.data_dir / "blobs").rglob("*") if p.is_file()]
-    assert len(blob_files) == 1
+    assert len(blob_files) == len(counts)
+    assert sum(p.name == result.blob_key for p in blob_files) == 1
 
 
 async def test_uids_grow_and_modseq_moves_with_flags(platform: Platform):
@@ -168,4 +172,6 @@ async def test_garbage_collector_never_deletes_a_referenced_blob(platform: Platf
     )
     clock.advance(dt.timedelta(minutes=61))
     assert await platform.mail.collect_garbage() == 1
-    assert not [p for p in (platform.settings.data_dir / "blobs").rglob("*") if p.is_file()]
+    # Only the message's file goes (the activation code mail waits in the queue).
+    files = [p.name for p in (platform.settings.data_dir / "blobs").rglob("*") if p.is_file()]
+    assert blob_key(raw) not in files and len(files) == 1

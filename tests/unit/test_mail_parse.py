@@ -964,6 +964,28 @@ def test_exported_names() -> None:
     from academail.mail import parse
 
     assert sorted(parse.__all__) == sorted(
-        ["ENVELOPE_FIELDS", "MAX_DEPTH", "MAX_PARTS", "MAX_TEXT", "parse_message", "section_span"]
+        [
+            "ENVELOPE_FIELDS",
+            "MAX_DEPTH",
+            "MAX_PARTS",
+            "MAX_TEXT",
+            "parse_message",
+            "section_span",
+            "with_fields_prepended",
+        ]
     )
     assert ENVELOPE_FIELDS[:3] == ("date", "subject", "from")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.eml")))
+def test_prepended_fields_shift_the_parse_exactly(name: str) -> None:
+    """Delivery stages add fields on top without re-parsing: same result as a parse."""
+    from academail.mail.parse import with_fields_prepended
+
+    raw = (FIXTURES / name).read_bytes()
+    fields = b"Return-Path: <a@b.fr>\r\nReceived: from x by y; Mon, 23 Nov 2026 10:00:00 +0100\r\n"
+    shifted = with_fields_prepended(parse_message(raw), fields)
+    again = parse_message(fields + raw)
+    assert shifted.body_structure == again.body_structure
+    assert shifted.size == again.size
+    assert shifted.received_count == again.received_count == parse_message(raw).received_count + 1

@@ -169,8 +169,46 @@ def validate(settings: Settings) -> None:
         raise InvalidInput("notify.sms_driver : outbox ou http")
     if settings.notify.sms_driver == "http" and not settings.notify.sms_http_url:
         raise InvalidInput("notify.sms_http_url : obligatoire avec le pilote http")
+    if settings.notify.email_driver not in {"mail", "outbox"}:
+        raise InvalidInput("notify.email_driver : mail ou outbox")
+    _validate_mail_transport(settings)
     if settings.logging.level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise InvalidInput("logging.level : DEBUG, INFO, WARNING ou ERROR")
     url = settings.store.url
     if url and not url.startswith(("sqlite:", "postgresql:", "postgresql+asyncpg:", "postgres:")):
         raise InvalidInput("store.url : sqlite:///… ou postgresql://… attendu")
+
+
+def _host_port(value: str, key: str) -> None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInput(f"{key} : hôte:port attendu (reçu « {value[:60]} »)")
+
+
+def _validate_mail_transport(settings: Settings) -> None:
+    smtp = settings.smtp
+    for name in ("inbound_port", "submission_port", "submissions_port"):
+        if not 0 <= getattr(smtp, name) < 65536:
+            raise InvalidInput(f"smtp.{name} : port entre 0 et 65535")
+    for name in (
+        "max_message_bytes",
+        "max_recipients",
+        "messages_per_hour",
+        "unknown_recipients_per_minute",
+        "idle_timeout_seconds",
+    ):
+        if getattr(smtp, name) <= 0:
+            raise InvalidInput(f"smtp.{name} : doit être positif")
+    if bool(smtp.tls_cert) != bool(smtp.tls_key):
+        raise InvalidInput("smtp.tls_cert et smtp.tls_key vont ensemble")
+    queue = settings.queue
+    if queue.smarthost:
+        _host_port(queue.smarthost, "queue.smarthost")
+    for server in queue.dns_servers:
+        if ":" in server:
+            _host_port(server, "queue.dns_servers")
+    if not queue.retry_minutes or any(m <= 0 for m in queue.retry_minutes):
+        raise InvalidInput("queue.retry_minutes : au moins un délai, tous positifs")
+    for name in ("expiry_hours", "concurrency", "timeout_seconds", "relay_port"):
+        if getattr(queue, name) <= 0:
+            raise InvalidInput(f"queue.{name} : doit être positif")

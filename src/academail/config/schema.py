@@ -29,7 +29,9 @@ __all__ = [
     "LettersSettings",
     "LoggingSettings",
     "MailSettings",
+    "QueueSettings",
     "Settings",
+    "SmtpSettings",
     "StoreSettings",
     "help_of",
 ]
@@ -236,7 +238,9 @@ class AuthSettings:
 @dataclass(frozen=True)
 class NotifySettings:
     email_driver: str = _setting(
-        "outbox", "outbox: stored and readable by administrators (demo); later smtp."
+        "mail",
+        "mail: through the platform's mail path (local boxes, outbound queue), "
+        "and kept in the outbox; outbox: kept in the outbox only.",
     )
     sms_driver: str = _setting("outbox", "outbox or http (a gateway taking a JSON POST).")
     sms_http_url: str = _setting("", "URL of the SMS gateway for the http driver.")
@@ -349,6 +353,54 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    hostname: str = _setting(
+        "mx.ac-amiens.fr", "Name of this server in the SMTP greeting and Received: fields."
+    )
+    host: str = _setting("127.0.0.1", "Address the SMTP listeners bind to.")
+    inbound_port: int = _setting(25, "Port for mail from other servers (MX); 0: no listener.")
+    submission_port: int = _setting(587, "Submission with STARTTLS (RFC 6409); 0: no listener.")
+    submissions_port: int = _setting(465, "Submission over TLS (RFC 8314); 0: no listener.")
+    tls_cert: str = _setting("", "PEM certificate chain; empty: the web server's certificate.")
+    tls_key: str = _setting("", "PEM private key for tls_cert.")
+    max_message_bytes: int = _setting(35 * 1024 * 1024, "Largest message accepted (SIZE).")
+    max_recipients: int = _setting(
+        100, "Recipients per submitted message (limits a compromised account)."
+    )
+    messages_per_hour: int = _setting(
+        300, "Messages an account may submit per hour; over it, support is alerted."
+    )
+    unknown_recipients_per_minute: int = _setting(
+        10, "Unknown recipients tried per client address per minute before RCPT is deferred."
+    )
+    idle_timeout_seconds: int = _setting(300, "A silent SMTP session is closed after this.")
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    smarthost: str = _setting(
+        "", "host:port of a relay for all external mail; empty: MX lookup for each domain."
+    )
+    relay_port: int = _setting(25, "Port of the remote servers found by MX lookup.")
+    dns_servers: list[str] = _setting(
+        [], "Resolvers for MX lookup as ip or ip:port; empty: those of /etc/resolv.conf."
+    )
+    capture: bool = _setting(
+        False, "Keep external mail in the local outbox instead of sending it (demo, tests)."
+    )
+    retry_minutes: list[int] = _setting(
+        [5, 10, 20, 40, 80, 160, 240],
+        "Delays between attempts; the last one repeats until expiry.",
+    )
+    expiry_hours: int = _setting(120, "A message not delivered after this is returned (DSN).")
+    concurrency: int = _setting(10, "Deliveries in progress at once.")
+    timeout_seconds: int = _setting(60, "Timeout of each step of a remote SMTP session.")
+    require_tls_domains: list[str] = _setting(
+        [], "Domains whose servers must offer STARTTLS with a valid certificate."
+    )
+
+
+@dataclass(frozen=True)
 class ImportSettings:
     dialect: str = _setting("academail_csv", "HR export format (plugin name).")
     apply_valid_rows: bool = _setting(
@@ -387,6 +439,8 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     web: WebSettings = field(default_factory=WebSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
     hr_import: ImportSettings = field(default_factory=ImportSettings)
     letters: LettersSettings = field(default_factory=LettersSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)

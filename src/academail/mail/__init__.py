@@ -10,6 +10,8 @@ from academail.mail.model import (
     ParsedMessage,
     SpecialUse,
 )
+from academail.mail.parse import parse_message, section_span, with_fields_prepended
+from academail.mail.recipients import Recipient, RecipientResolver, Resolution
 from academail.mail.store import MailStore, normalise_flags
 
 __all__ = [
@@ -22,6 +24,12 @@ __all__ = [
     "MailboxInfo",
     "MessageInfo",
     "ParsedMessage",
+    "Recipient",
+    "RecipientResolver",
+    "Resolution",
     "SpecialUse",
     "normalise_flags",
+    "parse_message",
+    "section_span",
+    "with_fields_prepended",
 ]

@@ -63,6 +63,7 @@ class ParsedMessage:
     sent_at: dt.datetime | None  # the Date: header, if parseable
     text: str  # plain text of the text parts, bounded, for the full-text index
     has_attachments: bool
+    received_count: int = 0  # Received: fields in the top header (loop detection)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import binascii
 import codecs
+import dataclasses
 import datetime as dt
 import email.utils
 import functools
@@ -76,6 +77,7 @@ __all__ = [
     "MAX_TEXT",
     "parse_message",
     "section_span",
+    "with_fields_prepended",
 ]
 
 ENVELOPE_FIELDS = (
@@ -176,7 +178,41 @@ def parse_message(raw: bytes) -> ParsedMessage:
         sent_at=_date(fields.get("date")),
         text=_text(scan.raw, root),
         has_attachments=_has_attachments(root, ""),
+        received_count=_received_count(scan.raw[: root["body_start"]]),
     )
+
+
+def _received_count(header: bytes) -> int:
+    return sum(1 for line in header.split(b"\n") if line[:9].lower() == b"received:")
+
+
+def with_fields_prepended(parsed: ParsedMessage, fields: bytes) -> ParsedMessage:
+    """The parse of ``fields + raw`` without parsing again.
+
+    Delivery stages add trace and verdict fields (``Return-Path``, ``X-Spam-*``) at
+    the top of the header, where they belong (RFC 5321 §4.4); they change no
+    structure, only every offset after the root's header start. ``fields`` must be
+    complete CRLF-terminated header lines.
+    """
+    shift = len(fields)
+    return dataclasses.replace(
+        parsed,
+        size=parsed.size + shift,
+        received_count=parsed.received_count + _received_count(fields),
+        body_structure=_shifted(parsed.body_structure, shift, root=True),
+    )
+
+
+def _shifted(node: Mapping[str, Any], shift: int, *, root: bool = False) -> dict[str, Any]:
+    moved = dict(node)
+    for key in ("header_start", "body_start", "end"):
+        if not (root and key == "header_start"):
+            moved[key] = node[key] + shift
+    if "parts" in node:
+        moved["parts"] = [_shifted(part, shift) for part in node["parts"]]
+    if "body" in node:
+        moved["body"] = _shifted(node["body"], shift)
+    return moved
 
 
 def section_span(structure: Mapping[str, Any], section: str) -> tuple[int, int] | None:

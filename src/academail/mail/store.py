@@ -163,10 +163,20 @@ class MailStore:
         return int(override) if override else self._settings.mail.quota_bytes
 
     async def deliver(
-        self, account_ids: Sequence[str], raw: bytes, mailbox: str = "INBOX"
+        self,
+        account_ids: Sequence[str],
+        raw: bytes,
+        mailbox: str = "INBOX",
+        parsed: ParsedMessage | None = None,
     ) -> DeliveryResult:
-        """One message to several local accounts: one blob, one row per mailbox."""
-        parsed = await off_loop(parse_message, raw)
+        """One message to several local accounts: one blob, one row per mailbox.
+
+        ``parsed`` is ``raw``'s parse when the caller has it already (the delivery
+        pipeline parses once). The rows commit in a shared group commit
+        (:meth:`Store.run_grouped`): many concurrent deliveries, one fsync.
+        """
+        if parsed is None:
+            parsed = await off_loop(parse_message, raw)
         key = await self._blobs.put(raw)
         now = self._clock.now()
         result = DeliveryResult(key)
@@ -180,13 +190,12 @@ class MailStore:
                     result.refused[account_id] = exc.message
                     continue
                 result.delivered[account_id] = appended
-                events.append(
-                    MailboxEvent(appended.mailbox_id, "append", (appended.uid,), appended.modseq)
-                )
+                events.append(_appended(appended))
             if result.delivered:
                 mail_repo.add_blob_refs(conn, key, len(raw), len(result.delivered))
+            self.feed.stage(conn, events)
 
-        await self._store.run(work)
+        await self._store.run_grouped(work)
         await self._after_commit(key, raw, events)
         return result
 
@@ -209,14 +218,11 @@ class MailStore:
                 conn, account_id, _name(mailbox), parsed, key, wanted_flags, when
             )
             mail_repo.add_blob_refs(conn, key, len(raw), 1)
+            self.feed.stage(conn, [_appended(appended)])
             return appended
 
         appended = await self._store.run(work)
-        await self._after_commit(
-            key,
-            raw,
-            [MailboxEvent(appended.mailbox_id, "append", (appended.uid,), appended.modseq)],
-        )
+        await self._after_commit(key, raw, [_appended(appended)])
         return appended
 
     def _append(
@@ -306,7 +312,7 @@ class MailStore:
         wanted = set(normalise_flags(flags))
         info = await self.mailbox(account_id, mailbox)
 
-        def work(conn: Connection) -> tuple[int, list[int]]:
+        def work(conn: Connection) -> tuple[int, MailboxEvent | None]:
             rows = mail_repo.messages_by_uids(conn, info.id, uids)
             changes: dict[int, str] = {}
             for row in rows:
@@ -321,14 +327,16 @@ class MailStore:
                 if new != current:
                     changes[row.uid] = " ".join(sorted(new))
             if not changes:
-                return info.highestmodseq, []
+                return info.highestmodseq, None
             _uid, modseq, _v = mail_repo.allocate(conn, info.id, 0)
             mail_repo.set_flags(conn, info.id, changes, modseq)
-            return modseq, sorted(changes)
+            event = MailboxEvent(info.id, "flags", tuple(sorted(changes)), modseq)
+            self.feed.stage(conn, [event])
+            return modseq, event
 
-        modseq, changed = await self._store.run(work)
-        if changed:
-            self.feed.publish(MailboxEvent(info.id, "flags", tuple(changed), modseq))
+        modseq, event = await self._store.run(work)
+        if event is not None:
+            self.feed.publish(event)
         return modseq
 
     async def expunge(
@@ -338,23 +346,28 @@ class MailStore:
         info = await self.mailbox(account_id, mailbox)
         now = self._clock.now()
 
-        def work(conn: Connection) -> tuple[list[int], int]:
+        def work(conn: Connection) -> tuple[list[int], MailboxEvent | None]:
             if uids is not None:
                 targets = [r.uid for r in mail_repo.messages_by_uids(conn, info.id, uids)]
             else:
                 rows = mail_repo.list_messages(conn, info.id)
                 targets = [r.uid for r in rows if "\\Deleted" in r.flags.split()]
             if not targets:
-                return [], info.highestmodseq
+                return [], None
             _uid, modseq, _v = mail_repo.allocate(conn, info.id, 0)
             gone = mail_repo.delete_messages(conn, info.id, targets, modseq)
             mail_repo.zero_blobs(conn, [m.blob_key for m in gone], now)
             mail_repo.change_quota(conn, account_id, -sum(m.size for m in gone), -len(gone))
-            return sorted(m.uid for m in gone), modseq
+            removed = sorted(m.uid for m in gone)
+            if not removed:
+                return [], None
+            event = MailboxEvent(info.id, "expunge", tuple(removed), modseq)
+            self.feed.stage(conn, [event])
+            return removed, event
 
-        removed, modseq = await self._store.run(work)
-        if removed:
-            self.feed.publish(MailboxEvent(info.id, "expunge", tuple(removed), modseq))
+        removed, event = await self._store.run(work)
+        if event is not None:
+            self.feed.publish(event)
         return removed
 
     async def copy(
@@ -364,10 +377,10 @@ class MailStore:
         src = await self.mailbox(account_id, source)
         dst = await self.mailbox(account_id, target)
 
-        def work(conn: Connection) -> tuple[list[tuple[int, int]], int]:
+        def work(conn: Connection) -> tuple[list[tuple[int, int]], MailboxEvent | None]:
             rows = mail_repo.messages_by_uids(conn, src.id, uids)
             if not rows:
-                return [], dst.highestmodseq
+                return [], None
             used, _count = mail_repo.quota_of(conn, account_id)
             record = cred_repo.load_for_auth(conn, account_id=account_id)
             if used + sum(r.size for r in rows) > self.quota_limit(record.role if record else ""):
@@ -379,11 +392,13 @@ class MailStore:
                 mail_repo.add_blob_refs(conn, row.blob_key, row.size, 1)
                 pairs.append((row.uid, first + offset))
             mail_repo.change_quota(conn, account_id, sum(r.size for r in rows), len(rows))
-            return pairs, modseq
+            event = MailboxEvent(dst.id, "append", tuple(n for _o, n in pairs), modseq)
+            self.feed.stage(conn, [event])
+            return pairs, event
 
-        pairs, modseq = await self._store.run(work)
-        if pairs:
-            self.feed.publish(MailboxEvent(dst.id, "append", tuple(n for _o, n in pairs), modseq))
+        pairs, event = await self._store.run(work)
+        if event is not None:
+            self.feed.publish(event)
         return pairs
 
     # -- garbage collection --------------------------------------------------------------
@@ -418,3 +433,7 @@ def _name(name: str) -> str:
 
 def _forget(key: str) -> Callable[[Connection], bool]:
     return lambda conn: mail_repo.forget_blob(conn, key)
+
+
+def _appended(appended: AppendResult) -> MailboxEvent:
+    return MailboxEvent(appended.mailbox_id, "append", (appended.uid,), appended.modseq)

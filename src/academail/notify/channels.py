@@ -3,9 +3,10 @@
 Identity code (lockout notices, confirmation codes, reset links) calls a
 :class:`Notifier`; which driver delivers is a deployment choice (style.md §8):
 
-* ``outbox`` keeps every message in the database. It is what a demo or a test
-  needs (an administrator reads them in demo mode), and what the outbound mail
-  queue will drain once the platform's own SMTP path exists (issue 4).
+* every message is kept in the ``outbox`` table (an administrator reads them in
+  demo mode; tests read codes from it); with the ``mail`` e-mail driver (the
+  default) e-mail also goes through the platform's mail path
+  (:class:`MailSender`, wired by runtime: local INBOX or the outbound queue).
 * ``http`` posts SMS to a gateway as JSON ``{"to": "+336…", "text": "…"}`` with a
   bearer token; the request runs off the event loop and a failure is logged and
   kept in the outbox row, never raised at the agent.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Sequence
 from typing import Protocol
 
 from academail.core.clock import Clock
@@ -25,13 +27,19 @@ from academail.core.offload import off_loop
 from academail.store import Connection, Store
 from academail.store.repos import outbox as outbox_repo
 
-__all__ = ["HttpSms", "Notifier", "OutboxNotifier", "SmsSender"]
+__all__ = ["HttpSms", "MailSender", "Notifier", "OutboxNotifier", "SmsSender"]
 
 
 class Notifier(Protocol):
     async def email(self, recipients: list[str], subject: str, body: str) -> None: ...
 
     async def sms(self, number: str, text: str) -> None: ...
+
+
+class MailSender(Protocol):
+    async def send_text(self, recipients: Sequence[str], subject: str, body: str) -> None:
+        """Composes a plain-text message and delivers or queues it durably."""
+        ...
 
 
 class SmsSender(Protocol):
@@ -70,10 +78,17 @@ class HttpSms:
 class OutboxNotifier:
     """Stores every message in the outbox; SMS optionally also go to a gateway."""
 
-    def __init__(self, store: Store, clock: Clock, sms_gateway: SmsSender | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        sms_gateway: SmsSender | None = None,
+        mailer: MailSender | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._gateway = sms_gateway
+        self.mailer = mailer  # set by runtime once the mail path exists
 
     async def email(self, recipients: list[str], subject: str, body: str) -> None:
         wanted = sorted({r for r in recipients if r})
@@ -85,6 +100,8 @@ class OutboxNotifier:
             outbox_repo.add(conn, "email", wanted, subject, body, now)
 
         await self._store.run(work)
+        if self.mailer is not None:
+            await self.mailer.send_text(wanted, subject, body)
 
     async def latest(self, limit: int = 100) -> list[outbox_repo.OutboxMessage]:
         """The newest messages (the demo console shows them)."""

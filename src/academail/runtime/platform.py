@@ -18,6 +18,8 @@ from academail.config import Settings, mask_url
 from academail.core.clock import Clock, SystemClock
 from academail.core.keys import Keys, ensure_keys, load_keys
 from academail.core.offload import off_loop
+from academail.delivery import HopLimit, LocalDelivery, MailRouter, Pipeline, SystemMail
+from academail.delivery.queue import MailQueue
 from academail.identity import AccountService, StaffImporter
 from academail.identity.authenticate import Authenticator
 from academail.identity.captcha import build_french_voices
@@ -28,10 +30,12 @@ from academail.identity.second_factor import SecondFactorService
 from academail.identity.sessions import SessionService
 from academail.identity.sso import SsoService, ensure_signing_key
 from academail.letters import LetterService
-from academail.mail import MailStore
+from academail.mail import MailStore, RecipientResolver
+from academail.mail.feed import CHANNEL as MAIL_CHANNEL
 from academail.notify import HttpSms, OutboxNotifier
 from academail.store import Connection, Store, open_store, upgrade
 from academail.store import directory as directory_repo
+from academail.store.notify import start_listener
 
 __all__ = ["InitReport", "Platform", "initialise", "open_platform"]
 
@@ -54,6 +58,8 @@ class Platform:
     second_factor: SecondFactorService
     mail: MailStore
     sso: SsoService
+    queue: MailQueue
+    router: MailRouter
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,18 @@ async def open_platform(settings: Settings, clock: Clock | None = None) -> Async
     blobs = FileBlobStore(settings.data_dir / "blobs")
     mail = MailStore(store, blobs, clock, settings)
     credentials.on_activated.append(mail.ensure_mailboxes)
+    queue = MailQueue(store, blobs, clock, settings)
+    pipeline = Pipeline([HopLimit()])
+    router = MailRouter(RecipientResolver(store, settings), LocalDelivery(mail, pipeline), queue)
+    if notify.email_driver == "mail":
+        notifier.mailer = SystemMail(router, clock, notify.sender, settings.academie.domain)
+    # PostgreSQL: one LISTEN connection brings other processes' mail changes (SQLite: None).
+    listener = await start_listener(
+        store,
+        {MAIL_CHANNEL: mail.feed.receive},
+        on_listening=mail.feed.resync_all,
+        on_trouble=mail.feed.listener_trouble,
+    )
     try:
         yield Platform(
             settings=settings,
@@ -149,6 +167,10 @@ async def open_platform(settings: Settings, clock: Clock | None = None) -> Async
             ),
             second_factor=SecondFactorService(store, clock, settings, notifier, authenticator),
             sso=SsoService(store, clock, keys, settings, settings.data_dir),
+            queue=queue,
+            router=router,
         )
     finally:
+        if listener is not None:
+            await listener.stop()
         await store.close()

@@ -20,6 +20,7 @@ __all__ = [
     "accounts",
     "blob_refs",
     "expunged_messages",
+    "mail_queue",
     "mailboxes",
     "messages",
     "quota_usage",
@@ -456,4 +457,28 @@ quota_usage = sa.Table(
     sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
     sa.Column("bytes", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("messages", sa.BigInteger(), nullable=False, server_default="0"),
+)
+
+# The outbound queue (delivery/queue): one row per external recipient of a message
+# whose bytes are in the blob store (a blob_refs reference keeps them alive). A
+# worker claims due rows by moving next_attempt_at forward (a lease), so several
+# nodes never send the same row twice at once. Rows leave the queue when delivered
+# or returned to the sender (DSN); captured rows (demo mode) stay for the console.
+mail_queue = sa.Table(
+    "mail_queue",
+    metadata,
+    sa.Column("id", _BIGINT_ID, primary_key=True, autoincrement=True),
+    sa.Column("blob_key", sa.String(64), nullable=False, index=True),
+    sa.Column("size", sa.Integer(), nullable=False),
+    sa.Column("sender", sa.String(254), nullable=False, server_default=""),  # "": <>
+    sa.Column("recipient", sa.String(254), nullable=False),
+    sa.Column("domain", sa.String(253), nullable=False),
+    sa.Column("account_id", sa.String(32), nullable=True),  # the submitting account
+    sa.Column("state", sa.String(12), nullable=False),  # queued | captured
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("last_error", sa.String(500), nullable=False, server_default=""),
+    sa.Index("ix_mail_queue_due", "state", "next_attempt_at"),
 )
