@@ -1,6 +1,6 @@
 """The mail store: mailboxes, messages, flags, parsed structure, search, quota, changes."""
 
-from academail.mail.feed import ChangeFeed, MailboxEvent
+from academail.mail.feed import RESYNC, ChangeFeed, MailboxEvent
 from academail.mail.model import (
     SPECIAL_USE_DEFAULTS,
     AppendResult,
@@ -15,6 +15,7 @@ from academail.mail.recipients import Recipient, RecipientResolver, Resolution
 from academail.mail.store import MailStore, normalise_flags
 
 __all__ = [
+    "RESYNC",
     "SPECIAL_USE_DEFAULTS",
     "AppendResult",
     "ChangeFeed",

@@ -68,7 +68,7 @@ KINDS = frozenset({"append", "flags", "expunge", "rename", "delete", RESYNC})
 # what one payload can make a receiving process allocate.
 MAX_WIRE_UIDS = 10_000
 _MAX_UID = 2**32 - 1  # RFC 9051 §2.3.1.1: UIDs are 32-bit
-_UID_SET = re.compile(r"\d{1,10}(?::\d{1,10})?(?:,\d{1,10}(?::\d{1,10})?)*")
+_UID_SET = re.compile(r"[0-9]{1,10}(?::[0-9]{1,10})?(?:,[0-9]{1,10}(?::[0-9]{1,10})?)*")
 _log = get_logger("academail.mail.feed")
 
 
@@ -117,7 +117,7 @@ class ChangeFeed:
         except ValueError as exc:
             _log.warning("mail.feed.bad_payload", reason=str(exc), length=len(payload))
             return
-        if origin or origin != self.origin:
+        if origin != self.origin:
             self.publish(event)
 
     def resync_all(self) -> None:
