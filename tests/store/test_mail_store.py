@@ -175,3 +175,36 @@ async def test_garbage_collector_never_deletes_a_referenced_blob(platform: Platf
     # Only the message's file goes (the activation code mail waits in the queue).
     files = [p.name for p in (platform.settings.data_dir / "blobs").rglob("*") if p.is_file()]
     assert blob_key(raw) not in files and len(files) == 1
+
+
+async def test_concurrent_deliveries_are_stored_together_and_stay_consistent(
+    platform: Platform, settings
+):
+    """Group commit: many deliveries at once, some over quota, one to a missing folder."""
+    accounts = [(await active_agent(platform, n))[1] for n in range(1, 4)]
+    small = dataclasses.replace(
+        settings, mail=dataclasses.replace(settings.mail, quota_bytes=len(message(1)) * 5 + 50)
+    )
+    object.__setattr__(platform.mail, "_settings", small)
+    raws = [message(n, subject=f"Lot {n}") for n in range(30)]
+    outcomes = await asyncio.gather(
+        *(
+            platform.mail.deliver([accounts[n % 3], accounts[(n + 1) % 3]], raw)
+            for n, raw in enumerate(raws)
+        ),
+        platform.mail.deliver([accounts[0]], message(99), mailbox="Absent"),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[-1], NotFound)
+    delivered = sum(len(r.delivered) for r in outcomes[:-1])  # type: ignore[union-attr]
+    refused = sum(len(r.refused) for r in outcomes[:-1])  # type: ignore[union-attr]
+    assert delivered + refused == 60 and refused > 0
+    for account in accounts:
+        infos = await platform.mail.messages(account, "INBOX")
+        uids = [m.uid for m in infos]
+        assert uids == sorted(set(uids))
+        used, limit = await platform.mail.quota(account)
+        assert used == sum(m.size for m in infos) <= limit
+    from academail.mail.integrity import check_integrity
+
+    assert await check_integrity(platform.store, platform.blobs) == []

@@ -15,6 +15,7 @@ the bytes it still holds. So a referenced blob is never lost.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
 import unicodedata
@@ -25,6 +26,7 @@ from academail.config import Settings
 from academail.core.clock import Clock
 from academail.core.errors import AlreadyExists, InvalidInput, NotFound, OverQuota
 from academail.core.offload import off_loop
+from academail.mail.batch import DeliveryBatcher, DeliveryJob
 from academail.mail.feed import ChangeFeed, MailboxEvent
 from academail.mail.model import (
     SPECIAL_USE_DEFAULTS,
@@ -37,7 +39,6 @@ from academail.mail.model import (
 )
 from academail.mail.parse import parse_message
 from academail.store import Connection, Store
-from academail.store import credentials as cred_repo
 from academail.store import mail as mail_repo
 from academail.store.repos.mail import MailboxRow, MessageRow
 
@@ -112,6 +113,7 @@ class MailStore:
         self._clock = clock
         self._settings = settings
         self.feed = ChangeFeed()
+        self._batcher = DeliveryBatcher(store, self.feed, self.quota_limit)
 
     # -- mailboxes ---------------------------------------------------------------------
     def _uidvalidity(self) -> int:
@@ -172,30 +174,22 @@ class MailStore:
         """One message to several local accounts: one blob, one row per mailbox.
 
         ``parsed`` is ``raw``'s parse when the caller has it already (the delivery
-        pipeline parses once). The rows commit in a shared group commit
-        (:meth:`Store.run_grouped`): many concurrent deliveries, one fsync.
+        pipeline parses once). Concurrent deliveries are stored together, one
+        commit for all (mail/batch.py): the throughput of group commit.
         """
         if parsed is None:
             parsed = await off_loop(parse_message, raw)
         key = await self._blobs.put(raw)
-        now = self._clock.now()
-        result = DeliveryResult(key)
-        events: list[MailboxEvent] = []
-
-        def work(conn: Connection) -> None:
-            for account_id in dict.fromkeys(account_ids):
-                try:
-                    appended = self._append(conn, account_id, _name(mailbox), parsed, key, (), now)
-                except OverQuota as exc:
-                    result.refused[account_id] = exc.message
-                    continue
-                result.delivered[account_id] = appended
-                events.append(_appended(appended))
-            if result.delivered:
-                mail_repo.add_blob_refs(conn, key, len(raw), len(result.delivered))
-            self.feed.stage(conn, events)
-
-        await self._store.run_grouped(work)
+        job = DeliveryJob(
+            list(dict.fromkeys(account_ids)),
+            _name(mailbox),
+            parsed,
+            key,
+            self._clock.now(),
+            self._ensure,
+            asyncio.get_running_loop().create_future(),
+        )
+        result, events = await self._batcher.submit(job)
         await self._after_commit(key, raw, events)
         return result
 
@@ -235,22 +229,20 @@ class MailStore:
         flags: tuple[str, ...],
         when: dt.datetime,
     ) -> AppendResult:
-        row = mail_repo.get_mailbox(conn, account_id, mailbox)
-        if row is None and mailbox == "INBOX":
+        box = mail_repo.mailbox_id(conn, account_id, mailbox)
+        if box is None and mailbox == "INBOX":
             self._ensure(conn, account_id)
-            row = mail_repo.get_mailbox(conn, account_id, mailbox)
-        if row is None:
+            box = mail_repo.mailbox_id(conn, account_id, mailbox)
+        if box is None:
             raise NotFound(f"dossier introuvable : {mailbox}")
         used, _count = mail_repo.quota_of(conn, account_id)
-        record = cred_repo.load_for_auth(conn, account_id=account_id)
-        limit = self.quota_limit(record.role if record else "")
-        if used + parsed.size > limit:
+        if used + parsed.size > self.quota_limit(mail_repo.role_of(conn, account_id)):
             raise OverQuota("boîte aux lettres pleine : quota dépassé")
-        uid, modseq, uidvalidity = mail_repo.allocate(conn, row.id, 1)
+        uid, modseq, uidvalidity = mail_repo.allocate(conn, box, 1)
         message_id = mail_repo.insert_message(
             conn,
             {
-                "mailbox_id": row.id,
+                "mailbox_id": box,
                 "uid": uid,
                 "modseq": modseq,
                 "flags": " ".join(flags),
@@ -273,7 +265,7 @@ class MailStore:
         addresses = " ".join((parsed.from_address, parsed.to_addresses, parsed.cc_addresses))
         mail_repo.index_text(conn, message_id, parsed.subject, addresses, parsed.text)
         mail_repo.change_quota(conn, account_id, parsed.size, 1)
-        return AppendResult(row.id, uidvalidity, uid, modseq)
+        return AppendResult(box, uidvalidity, uid, modseq)
 
     async def _after_commit(self, key: str, raw: bytes, events: list[MailboxEvent]) -> None:
         if events and not await self._blobs.exists(key):  # a collector raced us
@@ -299,8 +291,7 @@ class MailStore:
 
         def work(conn: Connection) -> tuple[int, int]:
             used, _count = mail_repo.quota_of(conn, account_id)
-            record = cred_repo.load_for_auth(conn, account_id=account_id)
-            return used, self.quota_limit(record.role if record else "")
+            return used, self.quota_limit(mail_repo.role_of(conn, account_id))
 
         return await self._store.run(work)
 
@@ -382,8 +373,8 @@ class MailStore:
             if not rows:
                 return [], None
             used, _count = mail_repo.quota_of(conn, account_id)
-            record = cred_repo.load_for_auth(conn, account_id=account_id)
-            if used + sum(r.size for r in rows) > self.quota_limit(record.role if record else ""):
+            limit = self.quota_limit(mail_repo.role_of(conn, account_id))
+            if used + sum(r.size for r in rows) > limit:
                 raise OverQuota("boîte aux lettres pleine : quota dépassé")
             first, modseq, _v = mail_repo.allocate(conn, dst.id, len(rows))
             pairs = []

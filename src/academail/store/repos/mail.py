@@ -15,6 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from academail.store.tables import (
+    accounts,
+    agents,
     blob_refs,
     expunged_messages,
     mailboxes,
@@ -27,6 +29,8 @@ __all__ = [
     "MessageRow",
     "add_blob_refs",
     "allocate",
+    "mailbox_id",
+    "role_of",
     "change_quota",
     "copy_message",
     "forget_blob",
@@ -83,22 +87,20 @@ _SEEN = messages.c.flags.like("%\\Seen%", escape="#")
 
 
 def _mailbox_query() -> sa.Select[Any]:
-    counts = (
-        sa.select(
-            messages.c.mailbox_id,
-            sa.func.count().label("n"),
-            sa.func.sum(sa.case((messages.c.flags.like("%\\Seen%", escape="#"), 0), else_=1)).label(
-                "unseen"
-            ),
-        )
-        .group_by(messages.c.mailbox_id)
-        .subquery()
+    """Mailboxes with their message and unseen counts.
+
+    The counts are correlated subqueries, so they read only the selected
+    mailboxes' messages (through the (mailbox_id, uid) index), never the table.
+    """
+    of_box = messages.c.mailbox_id == mailboxes.c.id
+    count = sa.select(sa.func.count()).where(of_box).correlate(mailboxes).scalar_subquery()
+    unseen = (
+        sa.select(sa.func.count())
+        .where(of_box, sa.not_(_SEEN))
+        .correlate(mailboxes)
+        .scalar_subquery()
     )
-    return sa.select(
-        mailboxes,
-        sa.func.coalesce(counts.c.n, 0).label("messages"),
-        sa.func.coalesce(counts.c.unseen, 0).label("unseen"),
-    ).outerjoin(counts, counts.c.mailbox_id == mailboxes.c.id)
+    return sa.select(mailboxes, count.label("messages"), unseen.label("unseen"))
 
 
 def _mailbox(row: Any) -> MailboxRow:
@@ -125,6 +127,26 @@ def get_mailbox(conn: sa.Connection, account_id: str, name: str) -> MailboxRow |
     query = _mailbox_query().where(mailboxes.c.account_id == account_id, mailboxes.c.name == name)
     row = conn.execute(query).mappings().first()
     return _mailbox(row) if row else None
+
+
+def mailbox_id(conn: sa.Connection, account_id: str, name: str) -> int | None:
+    """The id alone: what delivery needs, without counting the mailbox's messages."""
+    found = conn.execute(
+        sa.select(mailboxes.c.id).where(
+            mailboxes.c.account_id == account_id, mailboxes.c.name == name
+        )
+    ).scalar()
+    return int(found) if found is not None else None
+
+
+def role_of(conn: sa.Connection, account_id: str) -> str:
+    """The HR role of an account's agent (quotas depend on it); "" if unknown."""
+    found = conn.execute(
+        sa.select(agents.c.role)
+        .join(accounts, accounts.c.agent_id == agents.c.id)
+        .where(accounts.c.id == account_id)
+    ).scalar()
+    return str(found or "")
 
 
 def create_mailbox(
