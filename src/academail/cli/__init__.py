@@ -10,6 +10,7 @@ from academail.cli.account import account_app
 from academail.cli.admin import config_app, init, migrate
 from academail.cli.demo import demo, demo_data
 from academail.cli.letters import letters
+from academail.cli.queue import queue_app
 from academail.cli.serve import serve
 from academail.cli.sso import sso_app
 from academail.cli.staff import staff_app
@@ -47,6 +48,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(staff_app, name="staff")
 app.add_typer(account_app, name="account")
 app.add_typer(sso_app, name="sso")
+app.add_typer(queue_app, name="queue")
 
 
 def main() -> None:

@@ -21,10 +21,12 @@ from academail.identity.hr import generate_export
 from academail.letters import IssuedLetters, LetterSelection
 from academail.runtime import Platform, initialise, open_platform, serve
 from academail.runtime.demo import DemoAccounts, demo_accounts
+from academail.runtime.demo_mail import seed_demo_mail
 
 __all__ = ["demo", "demo_data", "demo_settings"]
 
 T = TypeVar("T")
+DEMO_SMTP_PORTS = (2525, 5587, 5465)  # inbound, submission (STARTTLS), submissions (TLS)
 
 
 def demo_data(
@@ -63,7 +65,16 @@ def demo_settings(settings: Settings, port: int, admin: str | None = None) -> Se
     auth = settings.auth
     if admin and admin not in auth.admin_logins:
         auth = dataclasses.replace(auth, admin_logins=[*auth.admin_logins, admin])
-    return dataclasses.replace(settings, web=web, auth=auth)
+    # Ports a normal user may open, on loopback; external mail is captured, not sent.
+    smtp = dataclasses.replace(
+        settings.smtp,
+        host="127.0.0.1",
+        inbound_port=DEMO_SMTP_PORTS[0],
+        submission_port=DEMO_SMTP_PORTS[1],
+        submissions_port=DEMO_SMTP_PORTS[2],
+    )
+    queue = dataclasses.replace(settings.queue, capture=True)
+    return dataclasses.replace(settings, web=web, auth=auth, smtp=smtp, queue=queue)
 
 
 def demo(
@@ -90,7 +101,9 @@ def demo(
             )
             selection = LetterSelection(only_new=True)
             issued = await issue_into(pending, platform.letters, selection, "demo")
-            return report, issued, await demo_accounts(platform, folder)
+            accounts = await demo_accounts(platform, folder)
+            await seed_demo_mail(platform, accounts, folder)
+            return report, issued, accounts
 
         report, issued, accounts = run_async(_with(settings, work))
     print_report(report, limit=8)
@@ -125,6 +138,17 @@ def _print_guide(
     )
     OUT.print(
         f"  Courriels et SMS envoyés (codes, liens) : {url}/console/courriers (administrateur)"
+    )
+    smtp = settings.smtp
+    OUT.print(
+        f"  Messagerie : envoi SMTP sur {smtp.host}:{smtp.submission_port} (STARTTLS) ou "
+        f"{smtp.submissions_port} (TLS), identifiant et mot de passe du compte ; "
+        f"réception (MX) sur {smtp.host}:{smtp.inbound_port}"
+    )
+    OUT.print(
+        "  Courrier de démonstration dans les boîtes de l'enseignant, du directeur et de "
+        "l'administrateur ; le courrier externe est retenu (jamais envoyé) et lisible "
+        f"dans la console : {url}/console/courriels-retenus (administrateur)"
     )
     OUT.print(
         f"  Authentification unique : {url}/.well-known/openid-configuration (OpenID Connect),"
