@@ -24,6 +24,7 @@ from academail.identity import AccountService, StaffImporter
 from academail.identity.authenticate import Authenticator
 from academail.identity.captcha import build_french_voices
 from academail.identity.credentials import CredentialService
+from academail.identity.mail_policy import MailPolicy
 from academail.identity.passwords import HashCost
 from academail.identity.recovery import RecoveryService
 from academail.identity.second_factor import SecondFactorService
@@ -60,6 +61,7 @@ class Platform:
     sso: SsoService
     queue: MailQueue
     router: MailRouter
+    mail_policy: MailPolicy
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ async def open_platform(settings: Settings, clock: Clock | None = None) -> Async
             sso=SsoService(store, clock, keys, settings, settings.data_dir),
             queue=queue,
             router=router,
+            mail_policy=MailPolicy(store, clock, settings, notifier),
         )
     finally:
         if listener is not None:

@@ -1,5 +1,27 @@
-"""SMTP adapters (aiosmtpd): the inbound listener on port 25 for the académie's domains."""
+"""SMTP adapters (aiosmtpd): inbound on 25, submission on 587 (STARTTLS) and 465 (TLS).
 
-from academail.smtp.inbound import MAX_MESSAGE_SIZE, InboundHandler, start_inbound
+``runtime`` starts every listener with :func:`start_smtp` (``SmtpServices.of(platform)``
+and the server TLS context); tests start one listener at a time on port 0.
+"""
 
-__all__ = ["MAX_MESSAGE_SIZE", "InboundHandler", "start_inbound"]
+from academail.smtp.inbound import InboundHandler
+from academail.smtp.listeners import (
+    ListenerBindError,
+    SmtpProtocol,
+    start_inbound,
+    start_smtp,
+    start_submission,
+)
+from academail.smtp.session import SmtpServices
+from academail.smtp.submission import SubmissionHandler
+
+__all__ = [
+    "InboundHandler",
+    "ListenerBindError",
+    "SmtpProtocol",
+    "SmtpServices",
+    "SubmissionHandler",
+    "start_inbound",
+    "start_smtp",
+    "start_submission",
+]

@@ -1,77 +1,79 @@
 """Inbound SMTP on port 25 for the académie's domains (RFC 5321), over aiosmtpd.
 
-aiosmtpd speaks the protocol; this module only supplies its handler hooks and
-creates the server on the *running* loop (``loop.create_server``), never through
-aiosmtpd's threaded ``Controller``: the store, the clock and the change feed live
-on this loop, and a second loop in a thread would race them.
+Security posture: talks to any host on the Internet, unauthenticated. aiosmtpd
+speaks the protocol; this module supplies its handler hooks (the listener is created
+on the running loop by :mod:`academail.smtp.listeners`).
 
-- EHLO advertises SIZE (a constant :data:`MAX_MESSAGE_SIZE` of 35 MB until a
-  setting exists), 8BITMIME and SMTPUTF8 (aiosmtpd), plus PIPELINING (RFC 2920:
-  aiosmtpd reads commands in order from its stream, so pipelined commands are
-  answered in order) and ENHANCEDSTATUSCODES (RFC 2034: every reply we write
-  carries one).
-- RCPT: only active local accounts (see :mod:`academail.smtp.recipients`); the
-  same refusal text for every unknown local address, and relaying refused.
-- DATA: a ``Received:`` trace field (RFC 5321 §4.4) is prepended, bare CR and LF
-  become CRLF (RFC 5321 §2.3.8: the stored message is canonical), and ``250`` is
-  sent only after :meth:`MailStore.deliver` returned, i.e. after the blob and the
-  rows are durable, so an acknowledged message is never lost.
-- SMTP smuggling (SEC Consult, 2023; aiosmtpd's CVE-2024-27305): the end of
-  data is recognised only as ``CRLF.CRLF``; aiosmtpd >= 1.4.5 reads DATA line by
-  line up to CRLF, so a bare ``LF.LF`` or ``CR.CRLF`` inside the body stays body
-  text and cannot end the message and start a second, forged one.
+- EHLO: SIZE (``smtp.max_message_bytes``), 8BITMIME, SMTPUTF8, STARTTLS (RFC 3207,
+  offered, not required: other MTAs fall back to plain text), PIPELINING,
+  ENHANCEDSTATUSCODES; no AUTH on this port.
+- MAIL: the sender must be an RFC 5321 path (strict parser) or the null sender
+  ``<>`` (bounces must reach us). RCPT: only active local accounts
+  (:mod:`academail.smtp.recipients`: one text for every unknown address, a
+  per-client limit of unknown recipients, relaying refused, at most
+  ``smtp.max_recipients`` per transaction).
+- DATA: bare CR and LF become CRLF (RFC 5321 §2.3.8), a ``Received:`` field is
+  prepended (§4.4), the message is parsed once off the loop and handed to the
+  delivery pipeline (``MailRouter.route``); ``250`` is sent only after the router
+  returned, i.e. after the blob and the rows are durable, so an acknowledged message
+  is never lost. The stages' refusals and quota become 550 / 552 5.2.2.
+- SMTP smuggling (SEC Consult, 2023; aiosmtpd's CVE-2024-27305): the end of data is
+  recognised only as ``CRLF.CRLF``; aiosmtpd >= 1.4.5 reads DATA line by line up to
+  CRLF, so a bare ``LF.LF`` or ``CR.CRLF`` inside the body stays body text and cannot
+  end the message and start a second, forged one.
 
-Limitation: when some recipients are over quota and others are not, the message
-is accepted and those over quota do not receive it; the per-recipient
-notification (a DSN, RFC 3464) comes with the outbound queue.
+Limitation: recipients refused or over quota beside an accepted delivery do not
+get it and are not yet reported to the sender (the DSN comes with the queue).
 """
 
 from __future__ import annotations
 
-import asyncio
-import re
-import secrets
 import weakref
-from email.utils import format_datetime
-from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from academail.core.clock import Clock
-from academail.mail import MailStore
-from academail.mail.recipients import RecipientResolver
-from academail.smtp.recipients import rcpt_reply
+from academail.core.offload import off_loop
+from academail.delivery import Incoming
+from academail.mail import ParsedMessage, parse_message
+from academail.mail.addresses import AddressError, parse_path
+from academail.smtp.message import canonical_line_endings, protocol_name, received_field
+from academail.smtp.recipients import accept_recipient
+from academail.smtp.replies import (
+    BAD_SENDER_SYNTAX,
+    LOCAL_ERROR,
+    NO_RECIPIENT,
+    SENDER_OK,
+    UTF8_REQUIRED,
+    VRFY_DISABLED,
+)
+from academail.smtp.session import (
+    SmtpServices,
+    Transaction,
+    client_ip,
+    delivery_reply,
+    ehlo_lines,
+    log,
+    tls_active,
+)
 
-__all__ = ["MAX_MESSAGE_SIZE", "InboundHandler", "start_inbound"]
+__all__ = ["InboundHandler", "prepare_inbound"]
 
-MAX_MESSAGE_SIZE = 35 * 1024 * 1024  # constant for now: no setting in the schema yet
-MAILBOX_FULL = "552 5.2.2 Mailbox full (boite pleine)"
-ACCEPTED = "250 2.0.0 Ok"
-NO_RECIPIENT = "554 5.5.1 Aucun destinataire valide"
-_LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")
-_HELO_SAFE = re.compile(r"[^A-Za-z0-9.\-\[\]:_]")
+_MAX_SENDER_LOCAL = 223  # RFC 5321 limits the path to 256; bounce addresses (SRS, VERP) are long
 
 
-def canonical_line_endings(raw: bytes) -> bytes:
-    """Every bare CR or LF becomes CRLF (RFC 5321 §2.3.8)."""
-    return _LINE_ENDINGS.sub(b"\r\n", raw)
+def prepare_inbound(received: bytes, content: bytes) -> tuple[bytes, ParsedMessage]:
+    """The stored bytes and their one parse (CPU work: run it off the loop)."""
+    raw = received + canonical_line_endings(content)
+    return raw, parse_message(raw)
 
 
 class InboundHandler:
-    """aiosmtpd handler hooks: RCPT checks recipients, DATA stores durably."""
+    """aiosmtpd handler hooks for port 25."""
 
-    def __init__(
-        self, mail: MailStore, resolver: RecipientResolver, clock: Clock, hostname: str
-    ) -> None:
-        self._mail = mail
-        self._resolver = resolver
-        self._clock = clock
-        self._hostname = hostname
-        # Accepted recipients of each transaction; a RSET or a new MAIL starts a
-        # new Envelope, so the entry goes with the old one.
-        self._accounts: weakref.WeakKeyDictionary[Envelope, dict[str, str]] = (
-            weakref.WeakKeyDictionary()
-        )
+    def __init__(self, services: SmtpServices) -> None:
+        self._services = services
+        self._resolver = services.router.resolver
+        self._tx: weakref.WeakKeyDictionary[Envelope, Transaction] = weakref.WeakKeyDictionary()
 
     async def handle_EHLO(
         self,
@@ -82,60 +84,87 @@ class InboundHandler:
         responses: list[str],
     ) -> list[str]:
         session.host_name = hostname
-        last = responses.pop()  # "250 HELP"
-        responses += ["250-PIPELINING", "250-ENHANCEDSTATUSCODES", last]
-        return responses
+        return ehlo_lines(responses, auth=False)
+
+    async def handle_VRFY(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str
+    ) -> str:
+        return str(VRFY_DISABLED)
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        sender = ""
+        if address != "<>":
+            try:
+                parsed = parse_path(address, utf8=True, max_local=_MAX_SENDER_LOCAL)
+            except AddressError:
+                return str(BAD_SENDER_SYNTAX)
+            if not parsed.is_ascii and not envelope.smtp_utf8:
+                return str(UTF8_REQUIRED)
+            sender = str(parsed)
+        envelope.mail_from = sender or "<>"
+        envelope.mail_options.extend(options)
+        self._tx[envelope] = Transaction(sender)
+        return str(SENDER_OK)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        account_id, reply = await rcpt_reply(self._resolver, address)
-        if account_id is not None:
+        tx = self._tx.get(envelope)
+        if tx is None:  # aiosmtpd checks MAIL first; a transaction always exists here
+            return str(NO_RECIPIENT)
+        settings = self._services.settings
+        reply = await accept_recipient(
+            tx,
+            address,
+            utf8=envelope.smtp_utf8,
+            client=client_ip(session),
+            resolver=self._resolver,
+            policy=self._services.policy,
+            limit=settings.smtp.max_recipients,
+            relay=False,
+            postmaster_domain=settings.academie.domain,
+        )
+        if reply.code == 250 and address not in envelope.rcpt_tos:
             envelope.rcpt_tos.append(address)
-            self._accounts.setdefault(envelope, {})[address] = account_id
-        return reply
+        return str(reply)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        accounts = self._accounts.pop(envelope, {})
-        if not accounts:
-            return NO_RECIPIENT
-        raw = self._received(session, envelope) + canonical_line_endings(
-            envelope.original_content or b""
+        tx = self._tx.pop(envelope, None)
+        if tx is None or not tx.local:
+            return str(NO_RECIPIENT)
+        try:
+            return await self._deliver(server, session, envelope, tx)
+        except Exception as exc:  # the client keeps the message and retries later
+            log.error("smtp inbound delivery failed", error=type(exc).__name__)
+            return str(LOCAL_ERROR)
+
+    async def _deliver(
+        self, server: SMTP, session: Session, envelope: Envelope, tx: Transaction
+    ) -> str:
+        services = self._services
+        ip = client_ip(session)
+        recipients = list(tx.local.values())
+        received = received_field(
+            helo=str(session.host_name or ""),
+            client_ip=ip,
+            hostname=services.settings.smtp.hostname,
+            protocol=protocol_name(
+                extended=session.extended_smtp,
+                utf8=envelope.smtp_utf8,
+                tls=tls_active(server),
+                authenticated=False,
+            ),
+            recipient=recipients[0].address if len(recipients) == 1 else None,
+            when=services.clock.now(),
         )
-        result = await self._mail.deliver(list(dict.fromkeys(accounts.values())), raw)
-        if not result.delivered:
-            return MAILBOX_FULL
-        return ACCEPTED
+        raw, parsed = await off_loop(prepare_inbound, received, envelope.original_content or b"")
+        message = Incoming(raw, parsed, tx.sender, ip)
+        routed = await services.router.route(message, recipients, [])
+        return str(delivery_reply(routed))
 
-    def _received(self, session: Session, envelope: Envelope) -> bytes:
-        """The RFC 5321 §4.4 trace field: from, by, with, id, for (one recipient), date."""
-        helo = _HELO_SAFE.sub("", str(session.host_name or ""))[:255] or "unknown"
-        peer: Any = session.peer
-        ip = peer[0] if isinstance(peer, tuple) else "unknown"
-        protocol = "UTF8SMTP" if envelope.smtp_utf8 else "ESMTP"  # RFC 6531 §3.7.3
-        lines = [
-            f"Received: from {helo} ([{ip}])",
-            f"\tby {self._hostname} with {protocol} id {secrets.token_hex(8)}",
-        ]
-        if len(envelope.rcpt_tos) == 1:
-            lines.append(f"\tfor <{envelope.rcpt_tos[0]}>")
-        lines[-1] += f"; {format_datetime(self._clock.now())}"
-        return ("\r\n".join(lines) + "\r\n").encode("utf-8")
-
-
-async def start_inbound(
-    handler: InboundHandler, host: str, port: int, hostname: str
-) -> asyncio.Server:
-    """The port 25 listener on the running loop; the caller closes it."""
-    loop = asyncio.get_running_loop()
-    return await loop.create_server(
-        lambda: SMTP(
-            handler,
-            hostname=hostname,
-            data_size_limit=MAX_MESSAGE_SIZE,
-            enable_SMTPUTF8=True,
-            decode_data=False,
-        ),
-        host,
-        port,
-    )
+    async def handle_exception(self, error: Exception) -> str:
+        """Any other failure: logged by type only (no message data), then 451."""
+        log.error("smtp session error", error=type(error).__name__)
+        return str(LOCAL_ERROR)
