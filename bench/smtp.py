@@ -117,6 +117,7 @@ async def _run(settings: Settings, size: int, sessions: int, seconds: float) -> 
     port = free_port()
     log = settings.data_dir / "serve.log"
     process = await start_server(settings, port, free_port(), log)
+    await asyncio.sleep(3)  # the server's start-up work (word lists) ends before we measure
     try:
         warm = await _load(port, addresses, size, sessions, 1.0)  # caches, first files
         started = time.perf_counter()
