@@ -182,6 +182,7 @@ async def test_permanent_failure_returns_one_dsn(platform: Platform, receiver: R
     assert receiver.messages == []
 
     (returned,) = await _inbox(platform, account_id)  # exactly one DSN
+    assert returned.startswith(b"Return-Path: <>\r\n")  # RFC 5321 §4.5.5: from the null sender
     dsn, human, blocks, headers = _report_parts(returned)
     assert dsn["To"] == sender and dsn["From"].addresses[0].username == "MAILER-DAEMON"
     assert dsn["Auto-Submitted"] == "auto-replied"

@@ -102,7 +102,10 @@ async def test_delivery_lands_in_inbox_with_received(platform: Platform, ports: 
     assert errors == {} and reply.startswith("2.0.0")
     (stored,) = await _inbox(platform, account_id)
     head = stored.split(b"\r\n\r\n", 1)[0].decode()
-    assert head.startswith("Received: from client.example.org ([127.0.0.1])\r\n")
+    # RFC 5321 §4.4: final delivery adds Return-Path on top of the trace fields.
+    assert head.startswith(
+        "Return-Path: <parent@example.org>\r\nReceived: from client.example.org ([127.0.0.1])\r\n"
+    )
     assert f"by {HOSTNAME} with ESMTP id " in head and f"for <{address}>;" in head
     assert "Subject: Conseil de classe" in head
 
@@ -401,6 +404,42 @@ async def test_a_stage_refusal_is_the_reply(
     await client.quit()
     assert (refused.value.code, refused.value.message) == (550, "5.7.1 Refused by policy (refuse)")
     assert await platform.mail.messages(account_id, "INBOX") == []
+
+
+class _RefuseOne:
+    name = "refuse-one"
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    async def examine(self, message: Incoming, recipient: LocalRecipient) -> Verdict:
+        if recipient.address == self.address:
+            return Verdict(Action.REJECT, reason="5.7.1 Refused by policy (refuse)")
+        return Verdict()
+
+
+async def test_a_recipient_failing_beside_an_accepted_one_gets_a_dsn(
+    platform: Platform, ports: Ports, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RFC 5321 §6.1: once accepted, a recipient that does not get it is reported."""
+    _l, kept, kept_id = await agent(platform, 1)
+    _l, refused, refused_id = await agent(platform, 2)
+    _l, sender, sender_id = await agent(platform, 3)
+    monkeypatch.setattr(platform.router.local, "pipeline", Pipeline([_RefuseOne(refused)]))
+    before = len(await _inbox(platform, sender_id))
+    client = await _client(ports.inbound)
+    errors, _reply = await client.sendmail(sender, [kept, refused], _message(kept))
+    await client.quit()
+    assert errors == {}
+    assert len(await _inbox(platform, kept_id)) >= 1
+    assert all(b"Conseil de classe" not in raw for raw in await _inbox(platform, refused_id))
+    dsns = (await _inbox(platform, sender_id))[before:]
+    assert len(dsns) == 1
+    dsn = dsns[0]
+    assert dsn.startswith(b"Return-Path: <>\r\n")
+    assert b"report-type=delivery-status" in dsn
+    assert f"Final-Recipient: rfc822; {refused}".encode() in dsn
+    assert b"Status: 5.7.1" in dsn and f"rfc822; {kept}".encode() not in dsn
 
 
 async def test_aiosmtpd_replies_carry_enhanced_codes(platform: Platform, ports: Ports) -> None:

@@ -33,6 +33,24 @@ async def test_blobs_are_content_addressed_and_idempotent(tmp_path):
         await store.get(key)
 
 
+async def test_new_blob_directories_are_fsynced_in_their_parents(tmp_path, monkeypatch):
+    """A blob in a directory created for it is durable only once the new directory's
+    own entries (``ab`` in the root, ``cd`` in ``ab``) are flushed as well."""
+    synced: set[int] = set()
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.add(os.fstat(fd).st_ino)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    root = tmp_path / "blobs"
+    key = await FileBlobStore(root).put(b"Rapport du conseil")
+    path = root / key[:2] / key[2:4] / key
+    for directory in (path.parent, path.parent.parent, root):
+        assert directory.stat().st_ino in synced, directory
+
+
 @pytest.mark.parametrize("bad", ["../../etc/passwd", "a" * 63, "Z" * 64, ""])
 async def test_blob_keys_cannot_escape(tmp_path, bad):
     with pytest.raises(NotFound):

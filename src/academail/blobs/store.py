@@ -17,7 +17,7 @@ import functools
 import hashlib
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -81,6 +81,10 @@ class FileBlobStore:
         self._write(self._path(key), data)
         return key
 
+    async def missing(self, keys: Sequence[str]) -> list[str]:
+        """The keys whose file is absent, in one trip to the file thread pool."""
+        return await self._run(lambda: [k for k in keys if not self._path(k).exists()])
+
     async def get(self, key: str) -> bytes:
         try:
             return await self._run(self._path(key).read_bytes)
@@ -125,7 +129,7 @@ class FileBlobStore:
     def _write(path: Path, data: bytes) -> None:
         if path.exists():
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
+        changed = _make_dirs(path.parent)
         temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -136,8 +140,31 @@ class FileBlobStore:
             os.replace(temp, path)
         finally:
             temp.unlink(missing_ok=True)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        for directory in (path.parent, *changed):
+            _fsync_dir(directory)
+
+
+def _make_dirs(directory: Path) -> list[Path]:
+    """Creates the missing levels of ``directory``; returns the directories whose
+    entries this changed (the parent of each level created), deepest first.
+
+    A new ``ab/cd`` directory is itself an entry of ``ab`` (and ``ab`` of the
+    root): until those parents are fsync'd, a power loss can drop the new
+    directory, and with it a blob whose own directory was fsync'd.
+    """
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for level in reversed(missing):
+        level.mkdir(exist_ok=True)
+    return [level.parent for level in missing]
+
+
+def _fsync_dir(directory: Path) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

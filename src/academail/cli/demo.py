@@ -95,7 +95,9 @@ def demo(
     letters = folder / "courriers-nouveaux.pdf"
     with pending_file(letters) as pending:
 
-        async def work(platform: Platform) -> tuple[ImportReport, IssuedLetters, DemoAccounts]:
+        async def work(
+            platform: Platform,
+        ) -> tuple[ImportReport, IssuedLetters, DemoAccounts, dict[str, str]]:
             report = await platform.staff.run(
                 export.read_bytes(), str(export), apply_valid_rows=True
             )
@@ -103,11 +105,14 @@ def demo(
             issued = await issue_into(pending, platform.letters, selection, "demo")
             accounts = await demo_accounts(platform, folder)
             await seed_demo_mail(platform, accounts, folder)
-            return report, issued, accounts
+            addresses = {}
+            for login in (accounts.teacher, accounts.director, accounts.admin):
+                addresses[login] = (await platform.accounts.show(login)).record.address
+            return report, issued, accounts, addresses
 
-        report, issued, accounts = run_async(_with(settings, work))
+        report, issued, accounts, addresses = run_async(_with(settings, work))
     print_report(report, limit=8)
-    _print_guide(settings, export, letters, issued, accounts)
+    _print_guide(settings, export, letters, issued, accounts, addresses)
     if not no_serve:
         final = demo_settings(settings, port, accounts.admin)
         try:
@@ -122,16 +127,27 @@ async def _with(settings: Settings, work: Callable[[Platform], Awaitable[T]]) ->
 
 
 def _print_guide(
-    settings: Settings, export: Path, letters: Path, issued: IssuedLetters, accounts: DemoAccounts
+    settings: Settings,
+    export: Path,
+    letters: Path,
+    issued: IssuedLetters,
+    accounts: DemoAccounts,
+    addresses: dict[str, str],
 ) -> None:
     url = settings.web.public_url
     OUT.print()
     OUT.print("[bold]Démonstration prête.[/]")
     OUT.print(f"  Portail : [bold]{url}/[/]  (certificat auto-signé : acceptez l'avertissement)")
     OUT.print(f"  Mot de passe des comptes de démonstration : [bold]{accounts.password}[/]")
-    OUT.print(f"    enseignant       : {accounts.teacher}")
-    OUT.print(f"    directeur d'école : {accounts.director}  (double authentification à activer)")
-    OUT.print(f"    administrateur   : {accounts.admin}  (double authentification d'abord)")
+    teacher, director, admin = accounts.teacher, accounts.director, accounts.admin
+    OUT.print(f"    enseignant       : {teacher}  <{addresses[teacher]}>")
+    OUT.print(
+        f"    directeur d'école : {director}  <{addresses[director]}>"
+        "  (double authentification à activer)"
+    )
+    OUT.print(
+        f"    administrateur   : {admin}  <{addresses[admin]}>  (double authentification d'abord)"
+    )
     OUT.print(
         f"  Première connexion : {accounts.newcomer} avec le mot de passe provisoire "
         f"[bold]{accounts.newcomer_password}[/] (parcours d'activation)"

@@ -71,10 +71,10 @@ class LocalDelivery:
         members: list[LocalRecipient],
         outcome: LocalOutcome,
     ) -> None:
-        raw, parsed = message.raw, message.parsed
-        if fields:
-            extra = "".join(f"{line}\r\n" for line in fields).encode("utf-8")
-            raw, parsed = extra + raw, with_fields_prepended(parsed, extra)
+        # RFC 5321 §4.4: final delivery records the envelope sender on top.
+        lines = (f"Return-Path: <{message.sender}>", *fields)
+        extra = "".join(f"{line}\r\n" for line in lines).encode("utf-8")
+        raw, parsed = extra + message.raw, with_fields_prepended(message.parsed, extra)
         accounts = [m.account_id for m in members]
         try:
             result = await self._mail.deliver(accounts, raw, mailbox, parsed)

@@ -17,7 +17,13 @@ from academail.delivery.local import LocalDelivery, LocalOutcome
 from academail.delivery.pipeline import Incoming, LocalRecipient
 from academail.mail import Recipient, RecipientResolver
 
-__all__ = ["MailRouter", "OutboundQueue", "Routed"]
+__all__ = ["FailureReporter", "MailRouter", "OutboundQueue", "Routed"]
+
+
+class FailureReporter(Protocol):
+    async def report(self, message: Incoming, failures: Sequence[tuple[str, str, str]]) -> None:
+        """Tells the sender that these (recipient, RFC 3463 status, diagnostic) failed."""
+        ...
 
 
 class OutboundQueue(Protocol):
@@ -42,6 +48,8 @@ class MailRouter:
         self.resolver = resolver
         self.local = local
         self._queue = queue
+        # Set by runtime (the DSN composer sits in delivery/queue, which imports this).
+        self.failures: FailureReporter | None = None
 
     async def route(
         self, message: Incoming, local: Sequence[LocalRecipient], remote: Sequence[str]
@@ -59,7 +67,26 @@ class MailRouter:
                 )
 
         routed.local, _ = await asyncio.gather(to_mailboxes(), to_queue())
+        await self._report_partial(message, routed)
         return routed
+
+    async def _report_partial(self, message: Incoming, routed: Routed) -> None:
+        """RFC 5321 §6.1: once the message is accepted for some recipients, those
+        that failed locally (full mailbox, refused by a stage) get a DSN. When none
+        was accepted the SMTP reply itself refuses, and the client reports."""
+        outcome = routed.local
+        if self.failures is None or not message.sender:
+            return
+        if not (outcome.accepted_any or routed.queued):
+            return
+        failed = [
+            (address, "5.2.2", "smtp; 552 5.2.2 Mailbox full") for address in outcome.over_quota
+        ] + [
+            (address, _status_of(reason), f"smtp; 550 {reason}")
+            for address, reason in outcome.rejected.items()
+        ]
+        if failed:
+            await self.failures.report(message, failed)
 
     async def route_addresses(self, message: Incoming, addresses: Sequence[str]) -> Routed:
         """Resolves, then routes; unknown local addresses are reported, not sent."""
@@ -78,3 +105,12 @@ class MailRouter:
         routed = await self.route(message, local, remote)
         routed.unknown = unknown
         return routed
+
+
+def _status_of(reason: str) -> str:
+    """The RFC 3463 code a stage put first in its reason, else 5.7.1 (refused)."""
+    head = reason.split(" ", 1)[0]
+    parts = head.split(".")
+    if len(parts) == 3 and parts[0] == "5" and all(p.isdigit() and len(p) <= 3 for p in parts):
+        return head
+    return "5.7.1"

@@ -19,6 +19,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from academail.blobs import FileBlobStore
 from academail.core.errors import NotFound
 from academail.mail.feed import ChangeFeed, MailboxEvent
 from academail.mail.model import AppendResult, DeliveryResult, ParsedMessage
@@ -36,6 +37,7 @@ class DeliveryJob:
     account_ids: list[str]
     mailbox: str
     parsed: ParsedMessage
+    raw: bytes
     blob_key: str
     received: dt.datetime
     ensure_inbox: Callable[[Connection, str], None]
@@ -50,8 +52,15 @@ class _Planned:
 
 
 class DeliveryBatcher:
-    def __init__(self, store: Store, feed: ChangeFeed, quota_limit: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        blobs: FileBlobStore,
+        feed: ChangeFeed,
+        quota_limit: Callable[[str], int],
+    ) -> None:
         self._store = store
+        self._blobs = blobs
         self._feed = feed
         self._quota_limit = quota_limit
         self._waiting: list[DeliveryJob] = []
@@ -83,6 +92,7 @@ class DeliveryBatcher:
             for job in batch:  # one by one: only the poisoned message fails
                 await self._store_batch([job])
             return
+        await self._restore_raced_blobs(batch)
         for job, outcome in zip(batch, outcomes, strict=True):
             if job.future.done():
                 continue
@@ -90,6 +100,14 @@ class DeliveryBatcher:
                 job.future.set_exception(outcome)
             else:
                 job.future.set_result(outcome)
+
+    async def _restore_raced_blobs(self, batch: list[DeliveryJob]) -> None:
+        """A garbage collection may have taken a blob between our write and our
+        commit (the same bytes, unreferenced for long): now that the rows hold it,
+        write it again. One check for the whole batch."""
+        raws = {job.blob_key: job.raw for job in batch}
+        for key in await self._blobs.missing(list(raws)):
+            await self._blobs.put(raws[key])
 
     def _work(
         self, conn: Connection, batch: list[DeliveryJob]

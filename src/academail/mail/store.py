@@ -113,7 +113,7 @@ class MailStore:
         self._clock = clock
         self._settings = settings
         self.feed = ChangeFeed()
-        self._batcher = DeliveryBatcher(store, self.feed, self.quota_limit)
+        self._batcher = DeliveryBatcher(store, blobs, self.feed, self.quota_limit)
 
     # -- mailboxes ---------------------------------------------------------------------
     def _uidvalidity(self) -> int:
@@ -184,13 +184,15 @@ class MailStore:
             list(dict.fromkeys(account_ids)),
             _name(mailbox),
             parsed,
+            raw,
             key,
             self._clock.now(),
             self._ensure,
             asyncio.get_running_loop().create_future(),
         )
-        result, events = await self._batcher.submit(job)
-        await self._after_commit(key, raw, events)
+        result, events = await self._batcher.submit(job)  # blob re-checked by the batch
+        for event in events:
+            self.feed.publish(event)
         return result
 
     async def append(

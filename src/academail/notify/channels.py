@@ -17,17 +17,23 @@ and are never logged.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 import urllib.request
 from collections.abc import Sequence
 from typing import Protocol
 
+import structlog
+
 from academail.core.clock import Clock
 from academail.core.offload import off_loop
-from academail.store import Connection, Store
+from academail.store import Store
 from academail.store.repos import outbox as outbox_repo
 
 __all__ = ["HttpSms", "MailSender", "Notifier", "OutboxNotifier", "SmsSender"]
+
+log = structlog.get_logger(__name__)
 
 
 class Notifier(Protocol):
@@ -89,19 +95,58 @@ class OutboxNotifier:
         self._clock = clock
         self._gateway = sms_gateway
         self.mailer = mailer  # set by runtime once the mail path exists
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def email(self, recipients: list[str], subject: str, body: str) -> None:
+        """Records the message, then hands it to the mail path in the background.
+
+        The caller (a reset request, a lockout) answers as soon as the row is
+        stored: how long the mail path takes must not tell a stranger whether an
+        account exists. The row is durable; one whose hand-over did not finish
+        (the process stopped) is sent again by :meth:`resend_unsent`.
+        """
         wanted = sorted({r for r in recipients if r})
         if not wanted:
             return
         now = self._clock.now()
-
-        def work(conn: Connection) -> None:
-            outbox_repo.add(conn, "email", wanted, subject, body, now)
-
-        await self._store.run(work)
+        ids = await self._store.run(
+            lambda conn: outbox_repo.add(conn, "email", wanted, subject, body, now)
+        )
         if self.mailer is not None:
-            await self.mailer.send_text(wanted, subject, body)
+            task = asyncio.ensure_future(self._hand_over(ids, wanted, subject, body))
+            self._sending.add(task)
+            task.add_done_callback(self._sent)
+
+    async def _hand_over(
+        self, ids: list[int], recipients: list[str], subject: str, body: str
+    ) -> None:
+        if self.mailer is None:
+            return
+        await self.mailer.send_text(recipients, subject, body)
+        now = self._clock.now()
+        await self._store.run(lambda conn: outbox_repo.mark_sent(conn, ids, now))
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("notification not handed to the mail path", error=repr(task.exception()))
+
+    async def settle(self) -> None:
+        """Waits for the notifications being handed over (shutdown, tests)."""
+        while self._sending:
+            await asyncio.gather(*list(self._sending), return_exceptions=True)
+
+    async def resend_unsent(self, older_than: dt.timedelta, within: dt.timedelta) -> int:
+        """Hands over again the e-mail rows a stopped process left unsent."""
+        if self.mailer is None:
+            return 0
+        now = self._clock.now()
+        rows = await self._store.run(
+            lambda conn: outbox_repo.unsent_emails(conn, now - within, now - older_than)
+        )
+        for row in rows:
+            await self._hand_over([row.id], [row.recipient], row.subject, row.body)
+        return len(rows)
 
     async def latest(self, limit: int = 100) -> list[outbox_repo.OutboxMessage]:
         """The newest messages (the demo console shows them)."""

@@ -20,6 +20,7 @@ from academail.core.keys import Keys, ensure_keys, load_keys
 from academail.core.offload import off_loop
 from academail.delivery import HopLimit, LocalDelivery, MailRouter, Pipeline, SystemMail
 from academail.delivery.queue import MailQueue
+from academail.delivery.queue.dsn import Bouncer
 from academail.identity import AccountService, StaffImporter
 from academail.identity.authenticate import Authenticator
 from academail.identity.captcha import build_french_voices
@@ -132,6 +133,7 @@ async def open_platform(settings: Settings, clock: Clock | None = None) -> Async
     queue = MailQueue(store, blobs, clock, settings)
     pipeline = Pipeline([HopLimit()])
     router = MailRouter(RecipientResolver(store, settings), LocalDelivery(mail, pipeline), queue)
+    router.failures = Bouncer(router, blobs, clock, settings.smtp.hostname)
     if notify.email_driver == "mail":
         notifier.mailer = SystemMail(router, clock, notify.sender, settings.academie.domain)
     # PostgreSQL: one LISTEN connection brings other processes' mail changes (SQLite: None).
@@ -174,6 +176,7 @@ async def open_platform(settings: Settings, clock: Clock | None = None) -> Async
             mail_policy=MailPolicy(store, clock, settings, notifier),
         )
     finally:
+        await notifier.settle()  # notifications being handed to the mail path
         if listener is not None:
             await listener.stop()
         await store.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import ssl
 from urllib.parse import urlsplit
 
@@ -32,6 +33,7 @@ __all__ = ["ListenerError", "serve", "smtp_tls_context", "tls_files"]
 
 log = structlog.get_logger(__name__)
 GC_INTERVAL_SECONDS = 600
+NOTIFY_RESEND_SECONDS = 300
 
 
 class ListenerError(RuntimeError):
@@ -66,6 +68,18 @@ async def start_mail_listeners(platform: Platform) -> list[asyncio.Server]:
         return await start_smtp(SmtpServices.of(platform), smtp_tls_context(platform.settings))
     except ListenerBindError as exc:
         raise ListenerError(str(exc)) from exc
+
+
+async def _resend_notifications_forever(platform: Platform) -> None:
+    """Notifications recorded but never handed to the mail path (a stop in between)."""
+    while True:
+        await asyncio.sleep(NOTIFY_RESEND_SECONDS)
+        try:
+            await platform.notifier.resend_unsent(
+                dt.timedelta(seconds=NOTIFY_RESEND_SECONDS), dt.timedelta(days=1)
+            )
+        except Exception:  # retried at the next pass; never kills serve
+            log.exception("notification resend failed")
 
 
 async def _collect_garbage_forever(platform: Platform) -> None:
@@ -114,6 +128,7 @@ async def serve(settings: Settings, clock: Clock | None = None) -> None:
                 worker = QueueWorker(platform.queue, SmtpRelay(platform.settings), platform.router)
                 workers = [
                     tasks.create_task(_collect_garbage_forever(platform)),
+                    tasks.create_task(_resend_notifications_forever(platform)),
                     tasks.create_task(worker.run_forever()),
                 ]
                 # uvicorn handles SIGINT/SIGTERM and returns: the workers stop with it.

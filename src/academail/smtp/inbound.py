@@ -22,8 +22,8 @@ on the running loop by :mod:`academail.smtp.listeners`).
   CRLF, so a bare ``LF.LF`` or ``CR.CRLF`` inside the body stays body text and cannot
   end the message and start a second, forged one.
 
-Limitation: recipients refused or over quota beside an accepted delivery do not
-get it and are not yet reported to the sender (the DSN comes with the queue).
+Recipients refused or over quota beside an accepted delivery are reported to the
+sender by a DSN (the router's FailureReporter, RFC 5321 §6.1).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import weakref
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from academail.core.offload import off_loop
+from academail.core.offload import off_loop_if_large
 from academail.delivery import Incoming
 from academail.mail import ParsedMessage, parse_message
 from academail.mail.addresses import AddressError, parse_path
@@ -62,7 +62,7 @@ _MAX_SENDER_LOCAL = 223  # RFC 5321 limits the path to 256; bounce addresses (SR
 
 
 def prepare_inbound(received: bytes, content: bytes) -> tuple[bytes, ParsedMessage]:
-    """The stored bytes and their one parse (CPU work: run it off the loop)."""
+    """The stored bytes and their one parse (CPU work: off the loop when large)."""
     raw = received + canonical_line_endings(content)
     return raw, parse_message(raw)
 
@@ -159,7 +159,8 @@ class InboundHandler:
             recipient=recipients[0].address if len(recipients) == 1 else None,
             when=services.clock.now(),
         )
-        raw, parsed = await off_loop(prepare_inbound, received, envelope.original_content or b"")
+        content = envelope.original_content or b""
+        raw, parsed = await off_loop_if_large(len(content), prepare_inbound, received, content)
         message = Incoming(raw, parsed, tx.sender, ip)
         routed = await services.router.route(message, recipients, [])
         return str(delivery_reply(routed))

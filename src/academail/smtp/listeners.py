@@ -59,13 +59,41 @@ class ListenerBindError(RuntimeError):
 
 
 class SmtpProtocol(SMTP):
-    """aiosmtpd's protocol; only its own reply lines are completed (enhanced codes)."""
+    """aiosmtpd's protocol, with its own reply lines completed (enhanced codes) and
+    replies written together.
+
+    aiosmtpd writes each reply line with its own ``send``: eight for an EHLO
+    answer, one per pipelined command. A system call is far from free (on this
+    kind of virtual machine a loopback ``send`` costs about 0.2 ms of CPU), so the
+    lines produced during one turn of the event loop leave in one write at the end
+    of that turn; the order is kept. Replies after which the connection changes —
+    220 (greeting, STARTTLS), 221 and 421 (closing) — are written at once.
+    """
+
+    _pending: list[bytes] | None = None
 
     async def push(self, status: AnyStr) -> None:
-        if isinstance(status, str):
-            await super().push(completed(status))
-        else:
-            await super().push(status)
+        text = completed(status) if isinstance(status, str) else status
+        line = (
+            text.encode("utf-8" if self.enable_SMTPUTF8 else "ascii")
+            if isinstance(text, str)
+            else text
+        )
+        if self._pending is None:
+            self._pending = []
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append(line + b"\r\n")
+        if line[:3] in _WRITE_AT_ONCE:
+            self._flush()
+        await self._writer.drain()
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending and not self._writer.transport.is_closing():
+            self._writer.write(b"".join(pending))
+
+
+_WRITE_AT_ONCE = (b"220", b"221", b"421")
 
 
 class _QuietAiosmtpd(logging.Filter):

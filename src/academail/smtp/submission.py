@@ -26,7 +26,7 @@ import weakref
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
-from academail.core.offload import off_loop
+from academail.core.offload import off_loop_if_large
 from academail.delivery import Incoming
 from academail.mail import ParsedMessage, parse_message
 from academail.smtp.auth import SmtpAuth, Submitter
@@ -200,9 +200,11 @@ class SubmissionHandler:
             recipient=recipients[0] if len(recipients) == 1 else None,
             when=now,
         )
-        prepared = await off_loop(
+        content = envelope.original_content or b""
+        prepared = await off_loop_if_large(
+            len(content),
             prepare_submission,
-            envelope.original_content or b"",
+            content,
             received,
             submitter.addresses,
             services.settings.academie.domain,

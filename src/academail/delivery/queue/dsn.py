@@ -219,6 +219,12 @@ class Bouncer:
             log.error("queued message unreadable for its DSN", blob=blob_key[:12])
             return b""
 
+    async def report(self, message: Incoming, failures: Sequence[tuple[str, str, str]]) -> None:
+        """The router's FailureReporter: local recipients of an accepted message
+        that did not get it (full mailbox, refused by a filter)."""
+        returned = Returned(message.sender, self._clock.now(), header_block(message.raw))
+        await self.bounce(returned, [Failure(r, status, diag) for r, status, diag in failures])
+
     async def bounce(
         self, returned: Returned, failures: Sequence[Failure], *, expired: bool = False
     ) -> bool:

@@ -121,10 +121,11 @@ def add_usage(
 ) -> None:
     """Adds (bytes, messages) per account; ``existing`` have a usage row already."""
     have = set(existing)
-    updates = [{"a": a, "b": b, "m": m} for a, (b, m) in deltas.items() if a in have]
+    # Sorted, as allocate() is: two batches on two nodes lock rows in one order.
+    updates = [{"a": a, "b": b, "m": m} for a, (b, m) in sorted(deltas.items()) if a in have]
     inserts = [
         {"account_id": a, "bytes": b, "messages": m}
-        for a, (b, m) in deltas.items()
+        for a, (b, m) in sorted(deltas.items())
         if a not in have
     ]
     if updates:
