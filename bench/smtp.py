@@ -11,7 +11,8 @@ stored rows are counted to make sure (delivered = acknowledged).
 Two ways of sending are measured: a connection per message (as the issue's
 Postfix figure) and 20 messages per connection (what MTAs do with connection
 caching; aiosmtpd's per-session command limit is 20). Prints one line per
-(store, size, way) and a JSON line; peak memory is the server's VmHWM. Target: ≥ 1,000 messages/s of 5 KB on SQLite with 20 sessions.
+(store, size, way) and a JSON line; peak memory is the server's VmHWM.
+Target: ≥ 1,000 messages/s of 5 KB on SQLite with 20 sessions.
 Usage: .venv/bin/python bench/smtp.py [--sessions 20] [--seconds 15] [--pg URL]
 """
 
