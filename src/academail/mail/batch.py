@@ -26,7 +26,7 @@ from academail.mail.model import AppendResult, DeliveryResult, ParsedMessage
 from academail.store import Connection, Store
 from academail.store.repos import delivery as delivery_repo
 
-__all__ = ["BATCH_LIMIT", "DeliveryBatcher", "DeliveryJob"]
+__all__ = ["BATCH_LIMIT", "DeliveryBatcher", "DeliveryJob", "message_row"]
 
 BATCH_LIMIT = 200  # messages per shared commit: bounds the transaction and the wait
 QUOTA_FULL = "boîte aux lettres pleine : quota dépassé"
@@ -196,15 +196,28 @@ class DeliveryBatcher:
 
 
 def _row(plan: _Planned, uid: int, modseq: int) -> dict[str, object]:
-    parsed = plan.job.parsed
+    job = plan.job
+    return message_row(job.parsed, plan.mailbox_id, uid, modseq, "", job.received, job.blob_key)
+
+
+def message_row(
+    parsed: ParsedMessage,
+    mailbox_id: int,
+    uid: int,
+    modseq: int,
+    flags: str,
+    when: dt.datetime,
+    blob_key: str,
+) -> dict[str, object]:
+    """The ``messages`` row of a stored message: its place, flags and its parse."""
     return {
-        "mailbox_id": plan.mailbox_id,
+        "mailbox_id": mailbox_id,
         "uid": uid,
         "modseq": modseq,
-        "flags": "",
-        "internal_date": plan.job.received,
+        "flags": flags,
+        "internal_date": when,
         "size": parsed.size,
-        "blob_key": plan.job.blob_key,
+        "blob_key": blob_key,
         "subject": parsed.subject,
         "from_address": parsed.from_address,
         "to_addresses": parsed.to_addresses,

@@ -26,7 +26,7 @@ from academail.config import Settings
 from academail.core.clock import Clock
 from academail.core.errors import AlreadyExists, InvalidInput, NotFound, OverQuota
 from academail.core.offload import off_loop
-from academail.mail.batch import DeliveryBatcher, DeliveryJob
+from academail.mail.batch import DeliveryBatcher, DeliveryJob, message_row
 from academail.mail.feed import ChangeFeed, MailboxEvent
 from academail.mail.model import (
     SPECIAL_USE_DEFAULTS,
@@ -242,27 +242,7 @@ class MailStore:
             raise OverQuota("boîte aux lettres pleine : quota dépassé")
         uid, modseq, uidvalidity = mail_repo.allocate(conn, box, 1)
         message_id = mail_repo.insert_message(
-            conn,
-            {
-                "mailbox_id": box,
-                "uid": uid,
-                "modseq": modseq,
-                "flags": " ".join(flags),
-                "internal_date": when,
-                "size": parsed.size,
-                "blob_key": key,
-                "subject": parsed.subject,
-                "from_address": parsed.from_address,
-                "to_addresses": parsed.to_addresses,
-                "cc_addresses": parsed.cc_addresses,
-                "message_id": parsed.message_id,
-                "in_reply_to": parsed.in_reply_to,
-                "references": parsed.references,
-                "sent_at": parsed.sent_at,
-                "has_attachments": parsed.has_attachments,
-                "envelope": parsed.envelope,
-                "body_structure": parsed.body_structure,
-            },
+            conn, message_row(parsed, box, uid, modseq, " ".join(flags), when, key)
         )
         addresses = " ".join((parsed.from_address, parsed.to_addresses, parsed.cc_addresses))
         mail_repo.index_text(conn, message_id, parsed.subject, addresses, parsed.text)

@@ -36,7 +36,7 @@ from academail.core.offload import off_loop_if_large
 from academail.delivery import Incoming
 from academail.mail import ParsedMessage, parse_message
 from academail.mail.addresses import AddressError, parse_path
-from academail.smtp.message import canonical_line_endings, protocol_name, received_field
+from academail.smtp.message import canonical_line_endings
 from academail.smtp.recipients import accept_recipient
 from academail.smtp.replies import (
     BAD_SENDER_SYNTAX,
@@ -53,7 +53,7 @@ from academail.smtp.session import (
     delivery_reply,
     ehlo_lines,
     log,
-    tls_active,
+    trace_field,
 )
 
 __all__ = ["InboundHandler", "prepare_inbound"]
@@ -146,17 +146,13 @@ class InboundHandler:
         services = self._services
         ip = client_ip(session)
         recipients = list(tx.local.values())
-        received = received_field(
-            helo=str(session.host_name or ""),
-            client_ip=ip,
-            hostname=services.settings.smtp.hostname,
-            protocol=protocol_name(
-                extended=session.extended_smtp,
-                utf8=envelope.smtp_utf8,
-                tls=tls_active(server),
-                authenticated=False,
-            ),
-            recipient=recipients[0].address if len(recipients) == 1 else None,
+        received = trace_field(
+            server,
+            session,
+            envelope,
+            services.settings,
+            authenticated=False,
+            recipients=[r.address for r in recipients],
             when=services.clock.now(),
         )
         content = envelope.original_content or b""

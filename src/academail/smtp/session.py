@@ -9,18 +9,20 @@ goes away with them, and a new transaction never sees the previous one's recipie
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from aiosmtpd.smtp import SMTP, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from academail.config import Settings
 from academail.core.clock import Clock
 from academail.delivery import LocalRecipient, MailRouter, Routed
 from academail.identity.authenticate import Authenticator
 from academail.identity.mail_policy import MailPolicy
+from academail.smtp.message import protocol_name, received_field
 from academail.smtp.replies import ACCEPTED, MAILBOX_FULL, NO_RECIPIENT, Reply, rejection
 
 if TYPE_CHECKING:  # runtime builds the listeners; smtp never imports runtime itself
@@ -103,6 +105,32 @@ def ehlo_lines(responses: list[str], *, auth: bool) -> list[str]:
     last = responses[-1]  # "250 HELP"
     kept = [r for r in responses[:-1] if auth or not r.startswith("250-AUTH")]
     return [*kept, "250-PIPELINING", "250-ENHANCEDSTATUSCODES", last]
+
+
+def trace_field(
+    server: SMTP,
+    session: Session,
+    envelope: Envelope,
+    settings: Settings,
+    *,
+    authenticated: bool,
+    recipients: list[str],
+    when: dt.datetime,
+) -> bytes:
+    """This session's ``Received:`` field (RFC 5321 §4.4; "for" only with one recipient)."""
+    return received_field(
+        helo=str(session.host_name or ""),
+        client_ip=client_ip(session),
+        hostname=settings.smtp.hostname,
+        protocol=protocol_name(
+            extended=session.extended_smtp,
+            utf8=envelope.smtp_utf8,
+            tls=tls_active(server),
+            authenticated=authenticated,
+        ),
+        recipient=recipients[0] if len(recipients) == 1 else None,
+        when=when,
+    )
 
 
 def delivery_reply(routed: Routed) -> Reply:

@@ -34,8 +34,6 @@ from academail.smtp.message import (
     MalformedHeader,
     canonical_line_endings,
     missing_fields,
-    protocol_name,
-    received_field,
     top_header,
 )
 from academail.smtp.recipients import accept_recipient
@@ -58,6 +56,7 @@ from academail.smtp.session import (
     ehlo_lines,
     log,
     tls_active,
+    trace_field,
 )
 
 __all__ = ["SubmissionHandler", "prepare_submission"]
@@ -187,17 +186,13 @@ class SubmissionHandler:
         ip = client_ip(session)
         recipients = [*(r.address for r in tx.local.values()), *tx.remote.values()]
         now = services.clock.now()
-        received = received_field(
-            helo=str(session.host_name or ""),
-            client_ip=ip,
-            hostname=services.settings.smtp.hostname,
-            protocol=protocol_name(
-                extended=session.extended_smtp,
-                utf8=envelope.smtp_utf8,
-                tls=tls_active(server),
-                authenticated=True,
-            ),
-            recipient=recipients[0] if len(recipients) == 1 else None,
+        received = trace_field(
+            server,
+            session,
+            envelope,
+            services.settings,
+            authenticated=True,
+            recipients=recipients,
             when=now,
         )
         content = envelope.original_content or b""
