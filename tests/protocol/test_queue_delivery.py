@@ -295,6 +295,23 @@ async def test_next_mx_when_the_first_refuses_connections(
     assert ("mort.example.net", "A") in dns_server.queries
 
 
+async def test_next_mx_when_the_first_is_busy_at_mail_from(
+    platform: Platform, receiver: Receiver, dns_server: DnsServer
+):
+    """A 4xx to MAIL FROM is this server's trouble: the next MX is tried at once."""
+    receiver.mail_script.append("451 4.3.2 Busy, try later")
+    second = await start_receiver("mx2.example.net", host="127.0.0.3", port=receiver.port)
+    try:
+        dns_server.records[(DOMAIN, "MX")] = [f"5 {MX}.", "10 mx2.example.net."]
+        dns_server.add("mx2.example.net", "A", "127.0.0.3")
+        sender, account_id = await _sender(platform)
+        await _queue(platform, sender, ["ami@example.net"], account_id)
+        assert (await _worker(platform).run_once()).delivered == 1
+        assert receiver.messages == [] and len(second.messages) == 1
+    finally:
+        await _stop(second)
+
+
 async def test_no_server_reachable_defers(platform: Platform, dns_server: DnsServer):
     dns_server.records[(DOMAIN, "MX")] = ["5 mort.example.net."]
     dns_server.add("mort.example.net", "A", "127.0.0.2")

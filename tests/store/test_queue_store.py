@@ -87,7 +87,11 @@ async def test_defer_counts_the_attempt_and_retry_skips_rows_being_sent(platform
     assert rows[first.id].next_attempt_at == clock.now()
     assert rows[first.id].last_error == "smtp; 451 x"
     assert rows[second.id].state == "sending"
-    released = await platform.store.run(lambda c: queue_repo.release(c, [second.id], clock.now()))
+    # A lease that is not the one held (another worker claimed the row since) stays.
+    stale = {second.id: second.next_attempt_at - dt.timedelta(minutes=1)}
+    assert await platform.store.run(lambda c: queue_repo.release(c, stale, clock.now())) == 0
+    held = {second.id: second.next_attempt_at}
+    released = await platform.store.run(lambda c: queue_repo.release(c, held, clock.now()))
     assert released == 1 and await platform.queue.retry([second.id]) == [second.id]
 
 

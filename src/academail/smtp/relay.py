@@ -368,6 +368,9 @@ class _Transaction:
             reply = await self._command(
                 b"MAIL", b"FROM:" + self._path(self.envelope.sender), *options
             )
+            if 400 <= reply.code < 500:  # this server is busy: the next one may take it
+                text = clean(f"{self.host} said: {reply.code} {reply.message}")
+                raise _NextHost(_enhanced(reply.code, reply.message), text, self.host)
             if reply.code != 250:
                 return [_from_reply(r, reply.code, reply.message, self.host) for r in recipients]
             accepted = await self._recipients(recipients)

@@ -102,7 +102,7 @@ class QueueWorker:
         self._transport = transport
         self._bouncer = Bouncer(router, queue.blobs, queue.clock, queue.settings.smtp.hostname)
         self._wake = asyncio.Event()
-        self._in_flight: set[int] = set()
+        self._in_flight: dict[int, dt.datetime] = {}  # row → the lease this worker holds
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -143,11 +143,11 @@ class QueueWorker:
             await self._release()
 
     async def _release(self) -> None:
-        ids, now = sorted(self._in_flight), self._clock.now()
+        leases, now = dict(self._in_flight), self._clock.now()
         self._in_flight.clear()
-        if ids:
+        if leases:
             try:
-                await self._store.run(lambda c: queue_repo.release(c, ids, now))
+                await self._store.run(lambda c: queue_repo.release(c, leases, now))
             except Exception:  # the leases run out by themselves
                 log.exception("queue leases not given back")
 
@@ -158,10 +158,10 @@ class QueueWorker:
             rows = await self._claim()
             if not rows:
                 return report
-            ids = {r.id for r in rows}
-            self._in_flight |= ids
+            self._in_flight.update({r.id: r.next_attempt_at for r in rows})
             await self._process(rows, report)  # raises only when cancelled
-            self._in_flight -= ids
+            for row in rows:
+                self._in_flight.pop(row.id, None)
             if len(rows) < BATCH:
                 return report
 
@@ -196,8 +196,8 @@ class QueueWorker:
                 log.exception("DSN not sent", rows=[r.id for r in entry.rows])
 
     async def _give_back(self, group: list[QueueRow]) -> None:
-        ids, now = [r.id for r in group], self._clock.now()
-        await self._store.run(lambda c: queue_repo.release(c, ids, now))
+        leases, now = {r.id: r.next_attempt_at for r in group}, self._clock.now()
+        await self._store.run(lambda c: queue_repo.release(c, leases, now))
 
     async def _attempt(
         self,

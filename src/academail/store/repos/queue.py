@@ -19,7 +19,7 @@ waiting for them; SQLite has one writer at a time and ignores the clause.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,16 +162,26 @@ def defer(conn: sa.Connection, row_id: int, next_attempt_at: dt.datetime, error:
     return done.rowcount == 1
 
 
-def release(conn: sa.Connection, ids: Sequence[int], now: dt.datetime) -> int:
-    """Gives back leases without counting an attempt (a worker stopping)."""
-    if not ids:
-        return 0
-    done = conn.execute(
-        mail_queue.update()
-        .where(mail_queue.c.id.in_(list(ids)), mail_queue.c.state == SENDING)
-        .values(state=QUEUED, next_attempt_at=now)
-    )
-    return int(done.rowcount)
+def release(conn: sa.Connection, leases: Mapping[int, dt.datetime], now: dt.datetime) -> int:
+    """Gives back leases without counting an attempt (a worker stopping).
+
+    ``leases`` maps each row to the lease this worker took (its claimed
+    ``next_attempt_at``): a row whose lease ran out and that another worker claimed
+    since has another lease, and is left to that worker.
+    """
+    released = 0
+    for row_id, lease in sorted(leases.items()):
+        done = conn.execute(
+            mail_queue.update()
+            .where(
+                mail_queue.c.id == row_id,
+                mail_queue.c.state == SENDING,
+                mail_queue.c.next_attempt_at == lease,
+            )
+            .values(state=QUEUED, next_attempt_at=now)
+        )
+        released += int(done.rowcount)
+    return released
 
 
 def delete(conn: sa.Connection, ids: Sequence[int], now: dt.datetime) -> list[QueueRow]:
