@@ -37,7 +37,7 @@ from academail.delivery import Incoming
 from academail.mail import ParsedMessage, parse_message
 from academail.mail.addresses import AddressError, parse_path
 from academail.smtp.message import canonical_line_endings
-from academail.smtp.recipients import accept_recipient
+from academail.smtp.recipients import rcpt_hook
 from academail.smtp.replies import (
     BAD_SENDER_SYNTAX,
     LOCAL_ERROR,
@@ -72,7 +72,6 @@ class InboundHandler:
 
     def __init__(self, services: SmtpServices) -> None:
         self._services = services
-        self._resolver = services.router.resolver
         self._tx: weakref.WeakKeyDictionary[Envelope, Transaction] = weakref.WeakKeyDictionary()
 
     async def handle_EHLO(
@@ -114,21 +113,9 @@ class InboundHandler:
         tx = self._tx.get(envelope)
         if tx is None:  # aiosmtpd checks MAIL first; a transaction always exists here
             return str(NO_RECIPIENT)
-        settings = self._services.settings
-        reply = await accept_recipient(
-            tx,
-            address,
-            utf8=envelope.smtp_utf8,
-            client=client_ip(session),
-            resolver=self._resolver,
-            policy=self._services.policy,
-            limit=settings.smtp.max_recipients,
-            relay=False,
-            postmaster_domain=settings.academie.domain,
+        return await rcpt_hook(
+            self._services, tx, envelope, address, client=client_ip(session), relay=False
         )
-        if reply.code == 250 and address not in envelope.rcpt_tos:
-            envelope.rcpt_tos.append(address)
-        return str(reply)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         tx = self._tx.pop(envelope, None)

@@ -16,6 +16,8 @@ apart faster than the limit allows.
 
 from __future__ import annotations
 
+from aiosmtpd.smtp import Envelope
+
 from academail.delivery import LocalRecipient
 from academail.identity.mail_policy import MailPolicy
 from academail.mail.addresses import AddressError, parse_path
@@ -30,7 +32,7 @@ from academail.smtp.replies import (
     UTF8_REQUIRED,
     Reply,
 )
-from academail.smtp.session import Transaction
+from academail.smtp.session import SmtpServices, Transaction
 
 __all__ = ["RELAY_REFUSED", "UNKNOWN_RECIPIENT", "accept_recipient"]
 
@@ -82,3 +84,31 @@ async def accept_recipient(
     if not await policy.unknown_recipient(client):
         return RCPT_DEFERRED
     return UNKNOWN_RECIPIENT
+
+
+async def rcpt_hook(
+    services: SmtpServices,
+    tx: Transaction,
+    envelope: Envelope,
+    address: str,
+    *,
+    client: str,
+    relay: bool,
+) -> str:
+    """The RCPT hook of both listeners: :func:`accept_recipient` with the settings,
+    and the accepted address recorded in aiosmtpd's envelope."""
+    settings = services.settings
+    reply = await accept_recipient(
+        tx,
+        address,
+        utf8=envelope.smtp_utf8,
+        client=client,
+        resolver=services.router.resolver,
+        policy=services.policy,
+        limit=settings.smtp.max_recipients,
+        relay=relay,
+        postmaster_domain=settings.academie.domain,
+    )
+    if reply.code == 250 and address not in envelope.rcpt_tos:
+        envelope.rcpt_tos.append(address)
+    return str(reply)

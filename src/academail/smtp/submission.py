@@ -36,7 +36,7 @@ from academail.smtp.message import (
     missing_fields,
     top_header,
 )
-from academail.smtp.recipients import accept_recipient
+from academail.smtp.recipients import rcpt_hook
 from academail.smtp.replies import (
     AUTH_REQUIRED,
     HOURLY_LIMIT,
@@ -145,21 +145,8 @@ class SubmissionHandler:
         submitter = _submitter(session)
         if tx is None or submitter is None:
             return str(AUTH_REQUIRED)
-        settings = self._services.settings
-        reply = await accept_recipient(
-            tx,
-            address,
-            utf8=envelope.smtp_utf8,
-            client=f"account:{submitter.account_id}",
-            resolver=self._services.router.resolver,
-            policy=self._services.policy,
-            limit=settings.smtp.max_recipients,
-            relay=True,
-            postmaster_domain=settings.academie.domain,
-        )
-        if reply.code == 250 and address not in envelope.rcpt_tos:
-            envelope.rcpt_tos.append(address)
-        return str(reply)
+        client = f"account:{submitter.account_id}"
+        return await rcpt_hook(self._services, tx, envelope, address, client=client, relay=True)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         tx = self._tx.pop(envelope, None)
